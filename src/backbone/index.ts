@@ -1,0 +1,17 @@
+export type {
+  Backbone,
+  BackboneCapabilities,
+  BackboneMessage,
+  BatchHandler,
+  PublishOptions,
+  SubscribeOptions,
+  Subscription,
+} from './backbone.js';
+export { partitionOf } from './partition.js';
+export {
+  createPostgresLog,
+  logChannel,
+  type PostgresLogOptions,
+  type PostgresLogBackbone,
+  type PartitionLag,
+} from './postgres-log/index.js';

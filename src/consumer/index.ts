@@ -1,0 +1,11 @@
+export { createConsumer } from './consumer.js';
+export type {
+  Consumer,
+  ConsumerOptions,
+  EntityHandler,
+  ApplyContext,
+  Outcome,
+  OutcomeKind,
+  Logger,
+} from './consumer.js';
+export { decide, type ApplyDecision } from './apply-rules.js';

@@ -1,0 +1,43 @@
+/**
+ * Consumer statements. All of them run in the consumer's own transaction, together with
+ * the handler's projection writes, so an event's effect, its inbox row and the entity's
+ * applied version commit or roll back as one.
+ */
+export function consumerStatements(s: string) {
+  return {
+    inboxLookup: `SELECT digest FROM ${s}.inbox WHERE consumer = $1 AND authority = $2 AND event_id = $3`,
+    inboxInsert: `INSERT INTO ${s}.inbox
+        (consumer, authority, event_id, entity_type, entity_id, entity_version, digest, outcome)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    // The row lock serialises two instances that briefly both hold a partition during a rebalance.
+    appliedVersion: `SELECT version FROM ${s}.consumer_entities
+      WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3 FOR UPDATE`,
+    setApplied: `INSERT INTO ${s}.consumer_entities (consumer, entity_type, entity_id, version, applied_at)
+      VALUES ($1, $2, $3, $4, now())
+      ON CONFLICT (consumer, entity_type, entity_id) DO UPDATE SET version = $4, applied_at = now()`,
+    hold: `INSERT INTO ${s}.consumer_pending (consumer, entity_type, entity_id, entity_version, envelope)
+      VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT DO NOTHING`,
+    takeHeld: `DELETE FROM ${s}.consumer_pending
+      WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3 AND entity_version = $4
+      RETURNING envelope`,
+    dropSuperseded: `DELETE FROM ${s}.consumer_pending
+      WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3 AND entity_version <= $4`,
+    heldCount: `SELECT count(*)::int AS held FROM ${s}.consumer_pending WHERE consumer = $1`,
+    projectionVersion: `SELECT version FROM ${s}.consumer_entities
+      WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3`,
+  };
+}
+
+export function deadLetterStatements(s: string) {
+  return {
+    insert: `INSERT INTO ${s}.dead_letters
+        (consumer, authority, event_id, entity_type, entity_id, entity_version, partition_key,
+         envelope, digest, code, reason, attempts)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)
+      ON CONFLICT (consumer, authority, event_id, digest)
+      DO UPDATE SET attempts = ${s}.dead_letters.attempts + 1
+      RETURNING id`,
+    list: `SELECT id, consumer, event_id, entity_type, entity_id, entity_version, code, reason, attempts, status, created_at
+      FROM ${s}.dead_letters WHERE consumer = $1 ORDER BY id`,
+  };
+}

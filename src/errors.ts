@@ -1,0 +1,109 @@
+/**
+ * Every error Tidemark raises on purpose has a stable code from this table.
+ * Codes are never reused once retired; `docs/errors.md` documents each one and a
+ * test keeps the two in step.
+ */
+export const errorCodes = {
+  TM_ENVELOPE_INVALID: { status: 400, retryable: false, title: 'Invalid event envelope' },
+  TM_CONCURRENCY_CONFLICT: { status: 409, retryable: true, title: 'Entity version conflict' },
+  TM_NOT_AUTHORITY: {
+    status: 403,
+    retryable: false,
+    title: 'Context is not the authority for this entity type',
+  },
+  TM_UNKNOWN_ENTITY_TYPE: { status: 422, retryable: false, title: 'Unknown entity type' },
+  TM_INVALID_IDENTIFIER: { status: 400, retryable: false, title: 'Invalid SQL identifier in configuration' },
+  TM_INVALID_ARGUMENT: { status: 400, retryable: false, title: 'Invalid argument' },
+  TM_INBOX_ID_CONFLICT: {
+    status: 409,
+    retryable: false,
+    title: 'Event id reused with different content',
+  },
+  TM_NO_HANDLER: { status: 422, retryable: false, title: 'No handler for entity type' },
+  TM_HANDLER_FAILED: { status: 500, retryable: true, title: 'Consumer handler failed' },
+  TM_SERVICE_UNREACHABLE: { status: 503, retryable: true, title: 'Service unreachable' },
+  TM_MIGRATION_FAILED: { status: 500, retryable: false, title: 'Schema migration failed' },
+  TM_CLOSED: { status: 503, retryable: false, title: 'Component is closed' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface TidemarkErrorOptions {
+  cause?: unknown;
+  /** Values that explain the error; logged and shown in problem+json `context`. */
+  context?: Record<string, unknown>;
+  retryable?: boolean;
+}
+
+/** The single error class of the library; `code` says which row of {@link errorCodes} applies. */
+export class TidemarkError extends Error {
+  readonly code: ErrorCode;
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly retryable: boolean;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options: TidemarkErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TidemarkError';
+    this.code = code;
+    this.context = Object.freeze({ ...(options.context ?? {}) });
+    this.retryable = options.retryable ?? errorCodes[code].retryable;
+    this.status = errorCodes[code].status;
+  }
+}
+
+export function isTidemarkError(err: unknown, code?: ErrorCode): err is TidemarkError {
+  return err instanceof TidemarkError && (code === undefined || err.code === code);
+}
+
+/** Raised by `append` when `expectedVersion` does not match the stored version. */
+export class ConcurrencyError extends TidemarkError {
+  readonly entityType: string;
+  readonly entityId: string;
+  readonly expectedVersion: number;
+  readonly actualVersion: number;
+
+  constructor(entityType: string, entityId: string, expectedVersion: number, actualVersion: number) {
+    super(
+      'TM_CONCURRENCY_CONFLICT',
+      `${entityType} '${entityId}' is at version ${actualVersion}, but the append expected version ${expectedVersion}; ` +
+        're-read the entity and retry with the current version',
+      { context: { entityType, entityId, expectedVersion, actualVersion } },
+    );
+    this.name = 'ConcurrencyError';
+    this.entityType = entityType;
+    this.entityId = entityId;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}
+
+/** Raised when a context writes an entity type that another context owns (single-writer rule). */
+export class NotAuthorityError extends TidemarkError {
+  readonly entityType: string;
+  readonly owner: string;
+
+  constructor(entityType: string, writer: string, owner: string) {
+    super(
+      'TM_NOT_AUTHORITY',
+      `context '${writer}' may not write '${entityType}': its authority is '${owner}'; ` +
+        `send the change to '${owner}' instead`,
+      { context: { entityType, writer, owner } },
+    );
+    this.name = 'NotAuthorityError';
+    this.entityType = entityType;
+    this.owner = owner;
+  }
+}
+
+export class UnknownEntityTypeError extends TidemarkError {
+  constructor(entityType: string, known: readonly string[]) {
+    super(
+      'TM_UNKNOWN_ENTITY_TYPE',
+      `entity type '${entityType}' has no registered authority (known: ${known.length ? known.join(', ') : 'none'}); ` +
+        'register it with registerAuthority(db, { entityType, context })',
+      { context: { entityType, known } },
+    );
+    this.name = 'UnknownEntityTypeError';
+  }
+}

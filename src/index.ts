@@ -1,0 +1,11 @@
+/**
+ * Tidemark's public surface. Adapters with their own drivers live under subpath exports:
+ * `tidemark/pglite` (embedded PostgreSQL) and `tidemark/pg` (server PostgreSQL).
+ */
+export * from './errors.js';
+export * from './envelope/index.js';
+export * from './store/index.js';
+export * from './producer/index.js';
+export * from './relay/index.js';
+export * from './backbone/index.js';
+export * from './consumer/index.js';

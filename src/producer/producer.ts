@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../store/db.js';
+import { quoteIdentifier } from '../store/identifier.js';
+import { createEnvelope } from '../envelope/create.js';
+import type { EventKind } from '../envelope/types.js';
+import { ConcurrencyError, NotAuthorityError, TidemarkError, UnknownEntityTypeError } from '../errors.js';
+import { loadAuthorities } from './authorities.js';
+import { outboxChannel } from './channel.js';
+
+export interface ProducerOptions {
+  /** The context this producer writes for; must be the registered authority of what it appends. */
+  readonly context: string;
+  /** Schema holding Tidemark's tables (default `tidemark`). */
+  readonly schema?: string;
+  /**
+   * Send NOTIFY with each append so relays wake at once (default true). Turning it off
+   * saves a little per commit; relays then find new rows by polling.
+   */
+  readonly notify?: boolean;
+}
+
+export interface EntityRef {
+  readonly type: string;
+  readonly id: string;
+}
+
+export interface EventInput<TData = unknown> {
+  readonly kind: EventKind;
+  /** Required for domain events (`AddressChanged`); defaults to `<type>.state` etc. otherwise. */
+  readonly type?: string;
+  readonly data?: TData;
+}
+
+export interface AppendOptions {
+  /**
+   * Optimistic concurrency: the version the caller read. `0` means "the entity must be new".
+   * Omit to append whatever the current version is.
+   */
+  readonly expectedVersion?: number;
+  readonly id?: string;
+  readonly partitionKey?: string;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+  readonly effectiveTime?: Date | string;
+  readonly traceparent?: string;
+  readonly schemaVersion?: number;
+}
+
+export interface AppendResult {
+  readonly eventId: string;
+  /** The entity's new version. */
+  readonly version: number;
+  readonly position: number;
+}
+
+export interface Producer {
+  readonly context: string;
+  /**
+   * Writes one event to the outbox inside the caller's transaction `tx`: the event exists
+   * if and only if that transaction commits.
+   * @throws ConcurrencyError when `expectedVersion` is not the stored version.
+   * @throws NotAuthorityError when this context does not own `entity.type`.
+   * @throws UnknownEntityTypeError when no context owns `entity.type`.
+   */
+  append<TData>(
+    tx: Sql,
+    entity: EntityRef,
+    event: EventInput<TData>,
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
+  /** Forgets cached ownership, e.g. after the topology changed. */
+  refreshAuthorities(): void;
+}
+
+/** The placeholder version used to validate an envelope before the real version is known. */
+const VALIDATION_VERSION = 1;
+
+export function createProducer(options: ProducerOptions): Producer {
+  const schema = options.schema ?? 'tidemark';
+  const s = quoteIdentifier(schema, 'schema name');
+  const notify = options.notify ?? true;
+  const channel = outboxChannel(schema);
+  let owners: Map<string, string> | undefined;
+
+  const returning = `RETURNING entity_version AS version, position${notify ? `, pg_notify('${channel}', '')` : ''}`;
+  const insertOutbox = `INSERT INTO ${s}.outbox (event_id, entity_type, entity_id, entity_version, envelope)
+     SELECT $3, $1, $2, v.version, $4::jsonb FROM v ${returning}`;
+  const upsertAnyVersion = `WITH v AS (
+       INSERT INTO ${s}.entity_versions AS ev (entity_type, entity_id, version) VALUES ($1, $2, 1)
+       ON CONFLICT (entity_type, entity_id) DO UPDATE SET version = ev.version + 1, updated_at = now()
+       RETURNING version)
+     ${insertOutbox}`;
+  const insertNew = `WITH v AS (
+       INSERT INTO ${s}.entity_versions (entity_type, entity_id, version) VALUES ($1, $2, 1)
+       ON CONFLICT (entity_type, entity_id) DO NOTHING
+       RETURNING version)
+     ${insertOutbox}`;
+  const updateExpected = `WITH v AS (
+       UPDATE ${s}.entity_versions SET version = version + 1, updated_at = now()
+       WHERE entity_type = $1 AND entity_id = $2 AND version = $5
+       RETURNING version)
+     ${insertOutbox}`;
+
+  async function checkOwnership(tx: Sql, entityType: string): Promise<void> {
+    owners ??= await loadAuthorities(tx, schema);
+    if (!owners.has(entityType)) owners = await loadAuthorities(tx, schema);
+    const owner = owners.get(entityType);
+    if (owner === undefined) throw new UnknownEntityTypeError(entityType, [...owners.keys()].sort());
+    if (owner !== options.context) throw new NotAuthorityError(entityType, options.context, owner);
+  }
+
+  return {
+    context: options.context,
+    refreshAuthorities() {
+      owners = undefined;
+    },
+    async append(tx, entity, event, appendOptions = {}) {
+      const expected = appendOptions.expectedVersion;
+      if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
+        throw new TidemarkError(
+          'TM_INVALID_ARGUMENT',
+          `expectedVersion must be a non-negative integer (0 for a new entity), got ${JSON.stringify(expected)}`,
+          { context: { expectedVersion: expected } },
+        );
+      }
+      await checkOwnership(tx, entity.type);
+      const id = appendOptions.id ?? randomUUID();
+      const envelope = createEnvelope({
+        kind: event.kind,
+        type: event.type,
+        data: event.data,
+        authority: options.context,
+        entityType: entity.type,
+        entityId: entity.id,
+        entityVersion: VALIDATION_VERSION,
+        id,
+        partitionKey: appendOptions.partitionKey,
+        correlationId: appendOptions.correlationId,
+        causationId: appendOptions.causationId,
+        effectiveTime: appendOptions.effectiveTime,
+        traceparent: appendOptions.traceparent,
+        schemaVersion: appendOptions.schemaVersion,
+      });
+      // The version is assigned by the database in the same statement; the relay adds it back.
+      const { entityversion: _placeholder, ...stored } = envelope;
+      const params: unknown[] = [entity.type, entity.id, id, JSON.stringify(stored)];
+      let text = upsertAnyVersion;
+      if (expected === 0) text = insertNew;
+      else if (expected !== undefined) {
+        text = updateExpected;
+        params.push(expected);
+      }
+      const result = await tx.query<{ version: number; position: number }>(text, params);
+      const row = result.rows[0];
+      if (!row) {
+        const current = await tx.query<{ version: number }>(
+          `SELECT version FROM ${s}.entity_versions WHERE entity_type = $1 AND entity_id = $2`,
+          [entity.type, entity.id],
+        );
+        throw new ConcurrencyError(
+          entity.type,
+          entity.id,
+          expected ?? 0,
+          Number(current.rows[0]?.version ?? 0),
+        );
+      }
+      return { eventId: id, version: Number(row.version), position: Number(row.position) };
+    },
+  };
+}

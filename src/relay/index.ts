@@ -1,0 +1,3 @@
+export { createRelay } from './relay.js';
+export type { Relay, RelayOptions, RelayStatus, RelayCursor } from './relay.js';
+export { orderVersionsWithinBatch } from './order.js';

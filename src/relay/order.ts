@@ -1,0 +1,28 @@
+import type { Envelope } from '../envelope/types.js';
+
+/**
+ * Transaction ids are handed out when a transaction first writes, not when it commits,
+ * so a transaction that wrote something else early can hold version 2 of an entity with
+ * a lower txid than the one holding version 1. Both become readable together; this puts
+ * each entity's events back in version order within the batch while every entity keeps
+ * its slots, so the interleaving between entities is unchanged. (Across batches the
+ * consumer's version rules keep effects in order.)
+ */
+export function orderVersionsWithinBatch(batch: readonly Envelope[]): Envelope[] {
+  const slots = new Map<string, number[]>();
+  batch.forEach((envelope, index) => {
+    const key = `${envelope.entitytype}\u0000${envelope.entityid}`;
+    const list = slots.get(key);
+    if (list) list.push(index);
+    else slots.set(key, [index]);
+  });
+  const ordered = [...batch];
+  for (const indexes of slots.values()) {
+    if (indexes.length < 2) continue;
+    const events = indexes.map((i) => batch[i]!).sort((a, b) => a.entityversion - b.entityversion);
+    indexes.forEach((slot, k) => {
+      ordered[slot] = events[k]!;
+    });
+  }
+  return ordered;
+}

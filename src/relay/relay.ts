@@ -1,0 +1,212 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Backbone } from '../backbone/backbone.js';
+import type { Envelope } from '../envelope/types.js';
+import type { Db, Sql, Unlisten } from '../store/db.js';
+import { quoteIdentifier } from '../store/identifier.js';
+import { outboxChannel } from '../producer/channel.js';
+import { backoffDelay } from '../util/backoff.js';
+import { Wakeup, sleep } from '../util/wakeup.js';
+import { relayStatements } from './sql.js';
+import { orderVersionsWithinBatch } from './order.js';
+
+export interface RelayOptions {
+  /** Database holding the outbox. */
+  readonly db: Db;
+  readonly backbone: Backbone;
+  readonly schema?: string;
+  /** Name of the cursor; relays with the same name share one cursor and take turns (default `default`). */
+  readonly name?: string;
+  /** Most rows per batch (default 500). */
+  readonly batchSize?: number;
+  /** Polling fallback when no NOTIFY arrives (default 250 ms). */
+  readonly pollMs?: number;
+  /** Lease on the cursor; a crashed relay's cursor is taken over after it (default 10 s). */
+  readonly leaseMs?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface RelayCursor {
+  readonly txid: string;
+  readonly position: number;
+}
+
+export interface RelayStatus {
+  readonly name: string;
+  readonly cursor: RelayCursor;
+  readonly relayed: number;
+  /** Outbox rows after the cursor (committed or not yet visible). */
+  readonly backlog: number;
+  readonly owner: string | null;
+  /** The oldest open transaction with an id: while it is open, later commits cannot be relayed. */
+  readonly oldestOpenTransaction?: { pid: number; xid: string; state: string; ageMs: number };
+}
+
+export interface Relay {
+  readonly name: string;
+  readonly member: string;
+  /** Runs until `stop()`: waits for the lease, then relays batches as they become safe to read. */
+  start(): void;
+  stop(): Promise<void>;
+  /**
+   * Relays one batch if this instance holds (or can take) the lease; returns how many rows
+   * it moved. For tests, tools and benchmarks that drive the relay by hand.
+   */
+  relayOnce(): Promise<number>;
+  /** Relays until nothing committed is left behind the cursor. */
+  drain(): Promise<number>;
+  status(): Promise<RelayStatus>;
+}
+
+export function createRelay(options: RelayOptions): Relay {
+  const schema = options.schema ?? 'tidemark';
+  const s = quoteIdentifier(schema, 'schema name');
+  const sql = relayStatements(s);
+  const { db, backbone } = options;
+  const name = options.name ?? 'default';
+  const batchSize = options.batchSize ?? 500;
+  const pollMs = options.pollMs ?? 250;
+  const leaseMs = options.leaseMs ?? 10_000;
+  const member = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  // Publishing inside the relay's own transaction makes outbox → backbone exactly-once.
+  const sameTransaction = backbone.capabilities.transactionalPublish && backbone.database === db;
+  const wakeup = new Wakeup();
+  let cursor: RelayCursor | undefined;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let unlisten: Unlisten | undefined;
+
+  async function claim(): Promise<boolean> {
+    await db.query(sql.ensure, [name]);
+    const result = await db.query<{ txid: string; position: number }>(sql.claim, [name, member, leaseMs]);
+    const row = result.rows[0];
+    cursor = row ? { txid: row.txid, position: Number(row.position) } : undefined;
+    return cursor !== undefined;
+  }
+
+  async function moveBatch(
+    tx: Sql,
+    from: RelayCursor,
+  ): Promise<{ count: number; next: RelayCursor } | 'lost'> {
+    const read = await tx.query<{ txid: string; position: number; envelope: Envelope }>(sql.read, [
+      from.txid,
+      from.position,
+      batchSize,
+    ]);
+    if (read.rows.length === 0) return { count: 0, next: from };
+    const last = read.rows[read.rows.length - 1]!;
+    const next = { txid: last.txid, position: Number(last.position) };
+    const batch = orderVersionsWithinBatch(read.rows.map((r) => r.envelope));
+    if (sameTransaction) await backbone.publish(batch, { tx });
+    else await backbone.publish(batch);
+    const advanced = await tx.query(sql.advance, [
+      name,
+      member,
+      next.txid,
+      next.position,
+      batch.length,
+      leaseMs,
+    ]);
+    if (advanced.rowCount === 0) return 'lost';
+    return { count: batch.length, next };
+  }
+
+  async function relayOnce(): Promise<number> {
+    if (!cursor && !(await claim())) return 0;
+    const from = cursor!;
+    const outcome = sameTransaction
+      ? await db.transaction((tx) => moveBatch(tx, from))
+      : await moveBatch(db, from); // at-least-once: a crash between publish and advance republishes
+    if (outcome === 'lost') {
+      cursor = undefined;
+      return 0;
+    }
+    cursor = outcome.next;
+    return outcome.count;
+  }
+
+  async function drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const moved = await relayOnce();
+      total += moved;
+      if (moved < batchSize) return total;
+    }
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (running) {
+      try {
+        if (!cursor && !(await claim())) {
+          await wakeup.wait(Math.min(leaseMs / 2, 1_000));
+          continue;
+        }
+        const moved = await relayOnce();
+        failures = 0;
+        if (moved < batchSize) {
+          if (moved === 0 && cursor) await db.query(sql.renew, [name, member, leaseMs]);
+          await wakeup.wait(pollMs);
+        }
+      } catch (error) {
+        failures++;
+        options.onError?.(error);
+        await sleep(backoffDelay(failures, { baseDelayMs: 100, maxDelayMs: 5_000 }));
+      }
+    }
+  }
+
+  return {
+    name,
+    member,
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        unlisten = await db.listen(outboxChannel(schema), () => wakeup.signal()).catch(() => undefined);
+        await run();
+      })();
+    },
+    async stop() {
+      running = false;
+      wakeup.signal();
+      await loop;
+      await unlisten?.().catch(() => undefined);
+      unlisten = undefined;
+      if (cursor) await db.query(sql.release, [name, member]).catch(() => undefined);
+      cursor = undefined;
+    },
+    relayOnce,
+    drain,
+    async status() {
+      await db.query(sql.ensure, [name]);
+      const row = (
+        await db.query<{ txid: string; position: number; relayed: number; owner: string | null }>(
+          sql.checkpoint,
+          [name],
+        )
+      ).rows[0]!;
+      const backlog = (await db.query<{ backlog: number }>(sql.backlog, [row.txid, row.position])).rows[0]!;
+      const holder = db.capabilities.concurrentTransactions
+        ? (await db.query<{ pid: number; xid: string; state: string; age_ms: number }>(sql.holder)).rows[0]
+        : undefined;
+      return {
+        name,
+        cursor: { txid: row.txid, position: Number(row.position) },
+        relayed: Number(row.relayed),
+        backlog: Number(backlog.backlog),
+        owner: row.owner,
+        ...(holder
+          ? {
+              oldestOpenTransaction: {
+                pid: Number(holder.pid),
+                xid: holder.xid,
+                state: holder.state,
+                ageMs: Number(holder.age_ms),
+              },
+            }
+          : {}),
+      };
+    },
+  };
+}

@@ -1,0 +1,7 @@
+import type { Migration } from './migration.js';
+import { spine } from './001_spine.js';
+
+export type { Migration } from './migration.js';
+
+/** All migrations, oldest first. Append only: a released migration is never edited. */
+export const migrations: readonly Migration[] = [spine];

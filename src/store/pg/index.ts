@@ -1,0 +1,112 @@
+import pg from 'pg';
+import type { Db, QueryResult, Sql, Unlisten } from '../db.js';
+import { TidemarkError } from '../../errors.js';
+
+export interface PgDbOptions {
+  /** libpq connection string, e.g. `postgres://postgres@127.0.0.1:5432/test`. */
+  connectionString: string;
+  /** Pool size (default 10). */
+  max?: number;
+  /** Sent as application_name so DBAs can see which component holds a connection. */
+  applicationName?: string;
+}
+
+// int8 as a JS number: offsets and versions stay far below 2^53, and PGlite does the same.
+const INT8_OID = 20;
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+function redact(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'postgres (unparseable connection string)';
+  }
+}
+
+function wrap(client: pg.Pool | pg.PoolClient): Sql {
+  return {
+    async query<Row>(text: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> {
+      const result = await client.query(text, params as unknown[]);
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+    },
+  };
+}
+
+/** Server PostgreSQL through a `pg` pool. */
+export async function openPostgres(options: PgDbOptions): Promise<Db> {
+  const description = redact(options.connectionString);
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'tidemark',
+    types,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  try {
+    await pool.query('SELECT 1');
+  } catch (cause) {
+    await pool.end().catch(() => {});
+    throw new TidemarkError(
+      'TM_SERVICE_UNREACHABLE',
+      `cannot connect to PostgreSQL at ${description}: ${(cause as Error).message}; ` +
+        'check that the server is running and the connection string (host, port, database, user) is right',
+      { cause, context: { database: description } },
+    );
+  }
+  const sql = wrap(pool);
+  const listeners = new Set<pg.PoolClient>();
+  return {
+    description,
+    capabilities: { concurrentTransactions: true, logicalReplication: true },
+    query: sql.query,
+    async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await work(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = rollbackError as Error;
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async listen(channel: string, onNotify: (payload: string) => void): Promise<Unlisten> {
+      const client = await pool.connect();
+      listeners.add(client);
+      client.on('notification', (msg) => {
+        if (msg.channel === channel) onNotify(msg.payload ?? '');
+      });
+      await client.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+      return async () => {
+        if (!listeners.delete(client)) return;
+        try {
+          await client.query(`UNLISTEN "${channel.replaceAll('"', '""')}"`);
+          client.release();
+        } catch (err) {
+          client.release(err as Error);
+        }
+      };
+    },
+    async close() {
+      for (const client of listeners) client.release(true as unknown as Error);
+      listeners.clear();
+      await pool.end();
+    },
+  };
+}
