@@ -35,7 +35,7 @@ export interface RelayStatus {
   readonly name: string;
   readonly cursor: RelayCursor;
   readonly relayed: number;
-  /** Outbox rows after the cursor (committed or not yet visible). */
+  /** Committed outbox rows after the cursor; some may be waiting for an older open transaction. */
   readonly backlog: number;
   readonly owner: string | null;
   /** The oldest open transaction with an id: while it is open, later commits cannot be relayed. */

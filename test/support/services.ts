@@ -62,9 +62,31 @@ export async function serverDb(options: { max?: number } = {}): Promise<TestDb> 
   };
 }
 
+let shared: Promise<Db> | undefined;
+
+/**
+ * A fresh schema in one PGlite instance shared by the test file (a PGlite takes ~2 s to
+ * start). `close()` of the returned Db is a no-op; the instance lives as long as the worker.
+ */
 export async function embeddedDb(): Promise<TestDb> {
+  shared ??= openPGlite();
+  const instance = await shared;
+  const db: Db = { ...instance, close: async () => {} };
   const schema = uniqueSchema();
-  const db = await openPGlite();
+  await migrate(db, schema);
+  return {
+    db,
+    schema,
+    cleanup: async () => {
+      await instance.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    },
+  };
+}
+
+/** A PGlite instance of its own, for tests that close or restart the database. */
+export async function ownEmbeddedDb(dataDir?: string): Promise<TestDb> {
+  const db = await openPGlite(dataDir === undefined ? {} : { dataDir });
+  const schema = uniqueSchema();
   await migrate(db, schema);
   return { db, schema, cleanup: () => db.close() };
 }
