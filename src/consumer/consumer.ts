@@ -52,7 +52,8 @@ export interface ConsumerOptions {
   readonly backbone: Backbone;
   readonly schema?: string;
   /** Handlers by entity type; events of other types are rejected with a reason. */
-  readonly handlers: Readonly<Record<string, EntityHandler<never>>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entity type has its own payload type
+  readonly handlers: Readonly<Record<string, EntityHandler<any>>>;
   /** Entities applied at the same time within one batch (default 8). */
   readonly keyConcurrency?: number;
   /** Partitions handled at the same time (default 4). */
@@ -135,9 +136,18 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const { authority, id, entitytype: type, entityid: entityId, entityversion: version } = envelope;
     const applied: Envelope[] = [];
     const kind = await db.transaction(async (tx) => {
-      const seen = await tx.query<{ digest: string }>(sql.inboxLookup, [name, authority, id]);
-      if (seen.rows[0]) {
-        if (seen.rows[0].digest === digest) return 'duplicate' as const;
+      await tx.query(sql.lockEntity, [JSON.stringify([name, type, entityId])]);
+      const found = (
+        await tx.query<{ digest: string | null; version: number | null }>(sql.lookup, [
+          name,
+          authority,
+          id,
+          type,
+          entityId,
+        ])
+      ).rows[0];
+      if (found?.digest) {
+        if (found.digest === digest) return 'duplicate' as const;
         throw new TidemarkError(
           'TM_INBOX_ID_CONFLICT',
           `event id ${id} from '${authority}' was already received with different content; ` +
@@ -145,10 +155,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           { context: { consumer: name, authority, eventId: id } },
         );
       }
-      const stored = Number(
-        (await tx.query<{ version: number }>(sql.appliedVersion, [name, type, entityId])).rows[0]?.version ??
-          0,
-      );
+      const stored = Number(found?.version ?? 0);
       const decision = decide(envelope.eventkind, version, stored);
       const outcome = decision === 'apply' ? 'applied' : decision === 'gap' ? 'held' : 'duplicate';
       await tx.query(sql.inboxInsert, [name, authority, id, type, entityId, version, digest, outcome]);

@@ -5,13 +5,16 @@
  */
 export function consumerStatements(s: string) {
   return {
-    inboxLookup: `SELECT digest FROM ${s}.inbox WHERE consumer = $1 AND authority = $2 AND event_id = $3`,
+    // Serialises everything this consumer does to one entity, even across instances during a
+    // rebalance, and even before the entity has a row that FOR UPDATE could lock.
+    lockEntity: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+    lookup: `SELECT
+        (SELECT digest FROM ${s}.inbox WHERE consumer = $1 AND authority = $2 AND event_id = $3) AS digest,
+        (SELECT version FROM ${s}.consumer_entities
+          WHERE consumer = $1 AND entity_type = $4 AND entity_id = $5) AS version`,
     inboxInsert: `INSERT INTO ${s}.inbox
         (consumer, authority, event_id, entity_type, entity_id, entity_version, digest, outcome)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    // The row lock serialises two instances that briefly both hold a partition during a rebalance.
-    appliedVersion: `SELECT version FROM ${s}.consumer_entities
-      WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3 FOR UPDATE`,
     setApplied: `INSERT INTO ${s}.consumer_entities (consumer, entity_type, entity_id, version, applied_at)
       VALUES ($1, $2, $3, $4, now())
       ON CONFLICT (consumer, entity_type, entity_id) DO UPDATE SET version = $4, applied_at = now()`,
