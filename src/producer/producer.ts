@@ -47,17 +47,24 @@ export interface AppendOptions {
 }
 
 export interface AppendResult {
+  /** Id of the first (usually only) event appended. */
   readonly eventId: string;
-  /** The entity's new version. */
+  /** Ids of all events appended, in the order given. */
+  readonly eventIds: readonly string[];
+  /** The entity's new version, shared by every event of this append. */
   readonly version: number;
+  /** Outbox position of the first event. */
   readonly position: number;
 }
 
 export interface Producer {
   readonly context: string;
   /**
-   * Writes one event to the outbox inside the caller's transaction `tx`: the event exists
-   * if and only if that transaction commits.
+   * Records one change of `entity` inside the caller's transaction `tx`: the entity's version
+   * grows by one and the event(s) go to the outbox, all of which exist if and only if that
+   * transaction commits. Pass several events (at most one per kind) to describe the same change
+   * to consumers of different strategies, e.g. an `AddressChanged` domain event for one and
+   * the new full state for another; they share the new version.
    * @throws ConcurrencyError when `expectedVersion` is not the stored version.
    * @throws NotAuthorityError when this context does not own `entity.type`.
    * @throws UnknownEntityTypeError when no context owns `entity.type`.
@@ -65,11 +72,33 @@ export interface Producer {
   append<TData>(
     tx: Sql,
     entity: EntityRef,
-    event: EventInput<TData>,
+    event: EventInput<TData> | readonly EventInput<TData>[],
     options?: AppendOptions,
   ): Promise<AppendResult>;
   /** Forgets cached ownership, e.g. after the topology changed. */
   refreshAuthorities(): void;
+}
+
+function checkEventList(events: readonly EventInput[], options: AppendOptions): void {
+  if (events.length === 0) {
+    throw new TidemarkError('TM_INVALID_ARGUMENT', 'append needs at least one event; got an empty list');
+  }
+  const kinds = events.map((e) => e.kind);
+  const repeated = kinds.find((k, i) => kinds.indexOf(k) !== i);
+  if (repeated) {
+    throw new TidemarkError(
+      'TM_INVALID_ARGUMENT',
+      `append got two '${repeated}' events for one change; one change is one version, so give at most one ` +
+        'event per kind (append twice for two changes)',
+      { context: { kinds } },
+    );
+  }
+  if (options.id !== undefined && events.length > 1) {
+    throw new TidemarkError(
+      'TM_INVALID_ARGUMENT',
+      'the id option names a single event; omit it when appending several',
+    );
+  }
 }
 
 /** The placeholder version used to validate an envelope before the real version is known. */
@@ -84,7 +113,9 @@ export function createProducer(options: ProducerOptions): Producer {
 
   const returning = `RETURNING entity_version AS version, position${notify ? `, pg_notify('${channel}', '')` : ''}`;
   const insertOutbox = `INSERT INTO ${s}.outbox (event_id, entity_type, entity_id, entity_version, envelope)
-     SELECT $3, $1, $2, v.version, $4::jsonb FROM v ${returning}`;
+     SELECT e.id, $1, $2, v.version, e.envelope
+     FROM v, unnest($3::uuid[], $4::jsonb[]) WITH ORDINALITY AS e(id, envelope, ord)
+     ORDER BY e.ord ${returning}`;
   const upsertAnyVersion = `WITH v AS (
        INSERT INTO ${s}.entity_versions AS ev (entity_type, entity_id, version) VALUES ($1, $2, 1)
        ON CONFLICT (entity_type, entity_id) DO UPDATE SET version = ev.version + 1, updated_at = now()
@@ -123,27 +154,32 @@ export function createProducer(options: ProducerOptions): Producer {
           { context: { expectedVersion: expected } },
         );
       }
+      const events: readonly EventInput[] = Array.isArray(event) ? event : [event as EventInput];
+      checkEventList(events, appendOptions);
       await checkOwnership(tx, entity.type);
-      const id = appendOptions.id ?? randomUUID();
-      const envelope = createEnvelope({
-        kind: event.kind,
-        type: event.type,
-        data: event.data,
-        authority: options.context,
-        entityType: entity.type,
-        entityId: entity.id,
-        entityVersion: VALIDATION_VERSION,
-        id,
-        partitionKey: appendOptions.partitionKey,
-        correlationId: appendOptions.correlationId,
-        causationId: appendOptions.causationId,
-        effectiveTime: appendOptions.effectiveTime,
-        traceparent: appendOptions.traceparent,
-        schemaVersion: appendOptions.schemaVersion,
+      const ids = events.map((_, i) => (i === 0 && appendOptions.id) || randomUUID());
+      const envelopes = events.map((e, i) => {
+        const envelope = createEnvelope({
+          kind: e.kind,
+          type: e.type,
+          data: e.data,
+          authority: options.context,
+          entityType: entity.type,
+          entityId: entity.id,
+          entityVersion: VALIDATION_VERSION,
+          id: ids[i],
+          partitionKey: appendOptions.partitionKey,
+          correlationId: appendOptions.correlationId,
+          causationId: appendOptions.causationId,
+          effectiveTime: appendOptions.effectiveTime,
+          traceparent: appendOptions.traceparent,
+          schemaVersion: appendOptions.schemaVersion,
+        });
+        // The version is assigned by the database in the same statement; the relay adds it back.
+        const { entityversion: _placeholder, ...stored } = envelope;
+        return JSON.stringify(stored);
       });
-      // The version is assigned by the database in the same statement; the relay adds it back.
-      const { entityversion: _placeholder, ...stored } = envelope;
-      const params: unknown[] = [entity.type, entity.id, id, JSON.stringify(stored)];
+      const params: unknown[] = [entity.type, entity.id, ids, envelopes];
       let text = upsertAnyVersion;
       if (expected === 0) text = insertNew;
       else if (expected !== undefined) {
@@ -164,7 +200,12 @@ export function createProducer(options: ProducerOptions): Producer {
           Number(current.rows[0]?.version ?? 0),
         );
       }
-      return { eventId: id, version: Number(row.version), position: Number(row.position) };
+      return {
+        eventId: ids[0]!,
+        eventIds: ids,
+        version: Number(row.version),
+        position: Number(row.position),
+      };
     },
   };
 }

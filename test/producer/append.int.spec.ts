@@ -94,6 +94,37 @@ describe.each(kinds)('producer append on $name', (kind) => {
     expect(await outboxRows('nobody')).toEqual([]);
   });
 
+  it('describes one change to several strategies with events that share the new version', async () => {
+    const producer = createProducer({ context: 'profile', schema: t.schema });
+    const result = await t.db.transaction((tx) =>
+      producer.append(tx, customer('m1'), [
+        { kind: 'domain', type: 'AddressChanged', data: { city: 'Leeds' } },
+        { kind: 'state', data: { name: 'Ann', city: 'Leeds' } },
+      ]),
+    );
+    expect(result.version).toBe(1);
+    expect(result.eventIds).toHaveLength(2);
+    const rows = await outboxRows('m1');
+    expect(rows.map((r) => [r.entity_version, r.envelope.eventkind, r.envelope.id])).toEqual([
+      [1, 'domain', result.eventIds[0]],
+      [1, 'state', result.eventIds[1]],
+    ]);
+  });
+
+  it('refuses two events of one kind in one change, and an empty change', async () => {
+    const producer = createProducer({ context: 'profile', schema: t.schema });
+    const twice = t.db.transaction((tx) =>
+      producer.append(tx, customer('m2'), [
+        { kind: 'domain', type: 'A' },
+        { kind: 'domain', type: 'B' },
+      ]),
+    );
+    await expect(twice).rejects.toThrow(/two 'domain' events for one change/);
+    const none = t.db.transaction((tx) => producer.append(tx, customer('m2'), []));
+    await expect(none).rejects.toMatchObject({ code: 'TM_INVALID_ARGUMENT' });
+    expect(await outboxRows('m2')).toEqual([]);
+  });
+
   it('rejects a malformed expectedVersion with a specific error', async () => {
     const producer = createProducer({ context: 'profile', schema: t.schema });
     for (const bad of [-1, 1.5, Number.NaN]) {
