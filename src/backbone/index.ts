@@ -15,3 +15,10 @@ export {
   type PostgresLogBackbone,
   type PartitionLag,
 } from './postgres-log/index.js';
+export {
+  withFaults,
+  InjectedCrash,
+  type FaultOptions,
+  type FaultCounts,
+  type FaultyBackbone,
+} from './faults.js';

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Backbone, BackboneMessage, Subscription } from '../backbone/backbone.js';
 import { contentDigest } from '../envelope/canonical.js';
-import type { Envelope } from '../envelope/types.js';
+import type { Envelope, EventKind } from '../envelope/types.js';
 import { parseEnvelope } from '../envelope/validate.js';
 import { TidemarkError, isTidemarkError } from '../errors.js';
 import type { Db, Sql } from '../store/db.js';
@@ -21,6 +21,11 @@ export interface ApplyContext {
 /** Applies events of one entity type to the consumer's local projection. */
 export interface EntityHandler<TData = unknown> {
   /**
+   * Kinds of event this consumer takes for the type (its flow's strategy); others are ignored
+   * without touching the database. Default: all kinds.
+   */
+  readonly kinds?: readonly EventKind[];
+  /**
    * Writes the effect of `event` with `tx`, the consumer's open transaction. It runs once per
    * event (never for a duplicate) and in version order per entity. Throw to have it retried;
    * throw a TidemarkError with `retryable: false` to reject the event at once.
@@ -28,7 +33,7 @@ export interface EntityHandler<TData = unknown> {
   apply(tx: Sql, event: Envelope<TData>, context: ApplyContext): Promise<void>;
 }
 
-export type OutcomeKind = 'applied' | 'duplicate' | 'held' | 'rejected';
+export type OutcomeKind = 'applied' | 'duplicate' | 'held' | 'ignored' | 'rejected';
 
 export interface Outcome {
   readonly kind: OutcomeKind;
@@ -201,6 +206,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       envelope = parseEnvelope(raw);
     } catch (error) {
       return [await reject(raw, error as TidemarkError, attempt)];
+    }
+    const kinds = options.handlers[envelope.entitytype]?.kinds;
+    if (kinds && !kinds.includes(envelope.eventkind)) {
+      const outcome: Outcome = { kind: 'ignored', envelope };
+      options.onOutcome?.(outcome);
+      return [outcome];
     }
     const digest = contentDigest(envelope);
     for (let tries = 1; ; tries++) {

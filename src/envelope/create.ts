@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Envelope, EventKind } from './types.js';
-import { parseEnvelope } from './validate.js';
+import { invalidEnvelope, parseEnvelope } from './validate.js';
 
 export interface EnvelopeInput<TData = unknown> {
   readonly kind: EventKind;
-  /** Event type; defaults to `<entityType>.state` for state, notice and tombstone events. */
+  /**
+   * Event type; required for domain events, else defaults to `<entityType>.state`,
+   * `<entityType>.notice` or `<entityType>.deleted` (tombstone).
+   */
   readonly type?: string;
   readonly authority: string;
   readonly entityType: string;
@@ -42,10 +45,26 @@ export function createEnvelope<TData>(input: EnvelopeInput<TData>): Envelope<TDa
 }
 
 function draft<TData>(input: EnvelopeInput<TData>): Record<string, unknown> {
+  let source: string;
+  try {
+    source = sourceOf(input.authority);
+  } catch (cause) {
+    // encodeURIComponent throws URIError on a lone surrogate; report it as the bad attribute.
+    throw invalidEnvelope(
+      [
+        {
+          attribute: 'authority',
+          expected: 'well-formed Unicode text (it is percent-encoded into source)',
+          actual: 'a string with a lone surrogate',
+        },
+      ],
+      cause,
+    );
+  }
   const envelope: Record<string, unknown> = {
     specversion: '1.0',
     id: input.id ?? randomUUID(),
-    source: sourceOf(input.authority),
+    source,
     type: input.type ?? `${input.entityType}.${input.kind === 'tombstone' ? 'deleted' : input.kind}`,
     time: iso(input.time ?? new Date()),
     datacontenttype: 'application/json',

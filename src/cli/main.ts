@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerDemo } from './commands/demo.js';
+import { reportFailure } from './errors.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+const program = new Command()
+  .name('tidemark')
+  .description('Propagate business state between services with visible, repairable consistency.')
+  .version(pkg.version)
+  .showHelpAfterError('(run tidemark --help for the commands and their options)')
+  .exitOverride();
+
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // commander already printed its message (unknown option, bad value, --help, --version).
+    process.exitCode = error.exitCode;
+  } else {
+    process.exitCode = reportFailure(error, process.argv.includes('--json'));
+  }
+}

@@ -1,0 +1,60 @@
+import type { DemoReport } from './run.js';
+
+const pad = (value: string | number, width: number) => String(value).padEnd(width);
+
+/** The demo's report in plain words, for a person at a terminal. */
+export function formatDemoReport(report: DemoReport, seed: number): string {
+  const lines: string[] = [];
+  lines.push(`Tidemark demo: insurer estate, embedded (PGlite + ${report.backbone} backbone), seed ${seed}`);
+  lines.push('');
+  lines.push(
+    `Customer Profile accepted ${report.changes} changes for ${report.customers} customers ` +
+      `(${report.events} events in its outbox).`,
+  );
+  const f = report.faults;
+  lines.push(
+    `Injected faults: ${f.duplicated} duplicate deliveries, ${f.reordered} keys delivered in reverse order, ` +
+      `${f.crashedBeforeAck} batches whose acknowledgement was lost (so they were delivered again).`,
+  );
+  lines.push('');
+  lines.push(
+    `  ${pad('context', 16)}${pad('strategy', 13)}${pad('applied', 9)}${pad('duplicates', 12)}` +
+      `${pad('held', 6)}${pad('rejected', 10)}lag p50 / p99 / max`,
+  );
+  for (const [name, c] of Object.entries(report.contexts)) {
+    lines.push(
+      `  ${pad(name, 16)}${pad(c.strategy, 13)}${pad(c.applied, 9)}${pad(c.duplicatesSkipped, 12)}` +
+        `${pad(c.heldForOrder, 6)}${pad(c.rejected, 10)}${c.p50LagMs} / ${c.p99LagMs} / ${c.maxLagMs} ms`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    '  duplicates: deliveries recognised by the inbox and skipped; held: domain events that arrived',
+    '  before an earlier version and waited for it, so effects still happened in order.',
+  );
+  lines.push('');
+  const copies = Object.entries(report.contexts)
+    .map(([name, c]) => `${name} ${c.matching}/${c.total}`)
+    .join(', ');
+  if (report.converged) {
+    lines.push(`Converged: yes. Every copy equals the authority (${copies}).`);
+  } else {
+    lines.push(`Converged: NO. Copies that equal the authority: ${copies}.`);
+    for (const [name, c] of Object.entries(report.contexts)) {
+      for (const d of c.differences) {
+        lines.push(
+          `  ${name} differs on ${d.id}: authority ${JSON.stringify(d.authority)}, copy ${JSON.stringify(d.replica)}`,
+        );
+      }
+    }
+  }
+  const e = report.example;
+  if (e) {
+    lines.push(
+      `Example: ${e.customer} is at version ${e.version} ("${e.address}"); billing holds version ${e.billingVersion}, ` +
+        `communications holds version ${e.communicationsVersion} after applying ${e.addressChangesSeen} address changes in order.`,
+    );
+  }
+  lines.push(`Took ${(report.durationMs / 1000).toFixed(1)} s.`);
+  return lines.join('\n');
+}
