@@ -8,5 +8,6 @@ export default defineConfig({
     // Suites share one PostgreSQL server; each test uses its own schema, so files may run in parallel.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
   },
 });
