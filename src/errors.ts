@@ -24,6 +24,16 @@ export const errorCodes = {
   TM_SERVICE_UNREACHABLE: { status: 503, retryable: true, title: 'Service unreachable' },
   TM_MIGRATION_FAILED: { status: 500, retryable: false, title: 'Schema migration failed' },
   TM_CLOSED: { status: 503, retryable: false, title: 'Component is closed' },
+  /**
+   * A broker resource (a NATS JetStream stream or KV bucket) exists with a configuration that
+   * disagrees with the one configured; Tidemark never changes it, since changing e.g. the
+   * partition subjects of a live stream would break per-key order.
+   */
+  TM_STREAM_MISMATCH: {
+    status: 409,
+    retryable: false,
+    title: 'Existing stream configuration disagrees with the configured one',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

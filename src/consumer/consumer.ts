@@ -1,90 +1,21 @@
 import pLimit from 'p-limit';
-import type { Backbone, BackboneMessage, Subscription } from '../backbone/backbone.js';
+import type { BackboneMessage, Subscription } from '../backbone/backbone.js';
 import { contentDigest } from '../envelope/canonical.js';
-import type { Envelope, EventKind } from '../envelope/types.js';
+import type { Envelope } from '../envelope/types.js';
 import { parseEnvelope } from '../envelope/validate.js';
 import { TidemarkError, isTidemarkError } from '../errors.js';
-import type { Db, Sql } from '../store/db.js';
+import type { Unlisten } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
-import { backoffDelay, type BackoffOptions } from '../util/backoff.js';
-import { sleep } from '../util/wakeup.js';
-import { decide } from './apply-rules.js';
-import { consumerStatements, deadLetterStatements } from './sql.js';
-
-export interface ApplyContext {
-  /** The consumer's name (the context applying the event). */
-  readonly consumer: string;
-  /** Delivery attempt of the batch this event came in (1 = first). */
-  readonly attempt: number;
-}
-
-/** Applies events of one entity type to the consumer's local projection. */
-export interface EntityHandler<TData = unknown> {
-  /**
-   * Kinds of event this consumer takes for the type (its flow's strategy); others are ignored
-   * without touching the database. Default: all kinds.
-   */
-  readonly kinds?: readonly EventKind[];
-  /**
-   * Writes the effect of `event` with `tx`, the consumer's open transaction. It runs once per
-   * event (never for a duplicate) and in version order per entity. Throw to have it retried;
-   * throw a TidemarkError with `retryable: false` to reject the event at once.
-   */
-  apply(tx: Sql, event: Envelope<TData>, context: ApplyContext): Promise<void>;
-}
-
-export type OutcomeKind = 'applied' | 'duplicate' | 'held' | 'ignored' | 'rejected';
-
-export interface Outcome {
-  readonly kind: OutcomeKind;
-  readonly envelope: Envelope;
-  /** Time from the authority accepting the change to its effect committing here (applied only). */
-  readonly lagMs?: number;
-  readonly reason?: string;
-}
-
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export interface ConsumerOptions {
-  /** The consuming context; also its consumer-group name on the backbone. */
-  readonly name: string;
-  /** The consumer's own database: projections, inbox and applied versions live here. */
-  readonly db: Db;
-  readonly backbone: Backbone;
-  readonly schema?: string;
-  /** Handlers by entity type; events of other types are rejected with a reason. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entity type has its own payload type
-  readonly handlers: Readonly<Record<string, EntityHandler<any>>>;
-  /** Entities applied at the same time within one batch (default 8). */
-  readonly keyConcurrency?: number;
-  /** Partitions handled at the same time (default 4). */
-  readonly partitionConcurrency?: number;
-  readonly batchSize?: number;
-  /** In-process retries of a failing event before the batch is handed back for redelivery. */
-  readonly retry?: BackoffOptions & { readonly attempts?: number };
-  /** Told about every event's outcome, after its transaction committed. */
-  readonly onOutcome?: (outcome: Outcome) => void;
-  readonly logger?: Logger;
-}
-
-export interface Consumer {
-  readonly name: string;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  /** Processes one event as if delivered by the backbone (tests, replays, tools). */
-  handle(event: unknown, attempt?: number): Promise<Outcome[]>;
-  /** Version of `entityType/entityId` this consumer has applied (0 if none). */
-  appliedVersion(entityType: string, entityId: string): Promise<number>;
-  /** Events held back waiting for a missing earlier version. */
-  heldCount(): Promise<number>;
-  readonly subscription: Subscription | undefined;
-}
+import { deadLetterStatements, dlqChannel } from '../dlq/sql.js';
+import { backoffDelay } from '../util/backoff.js';
+import { Wakeup, sleep } from '../util/wakeup.js';
+import { createApplier, type ApplyResult } from './apply.js';
+import { consumerStatements } from './sql.js';
+import type { Consumer, ConsumerOptions, Logger, Outcome, RepairResult } from './types.js';
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
+
+const defaultIsRetryable = (error: unknown): boolean => !isTidemarkError(error) || error.retryable;
 
 export function createConsumer(options: ConsumerOptions): Consumer {
   const schema = options.schema ?? 'tidemark';
@@ -93,111 +24,67 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const dlq = deadLetterStatements(s);
   const { db, name } = options;
   const logger = options.logger ?? silent;
-  const attempts = options.retry?.attempts ?? 3;
+  const maxAttempts = options.retry?.attempts ?? 5;
+  const isRetryable = options.retry?.isRetryable ?? defaultIsRetryable;
   const keyLimit = pLimit(options.keyConcurrency ?? 8);
+  const applyInTransaction = createApplier(name, s, options.handlers);
   let subscription: Subscription | undefined;
+  let repairLoop: Promise<void> | undefined;
+  let running = false;
+  const repairWakeup = new Wakeup();
+  let unlisten: Unlisten | undefined;
 
-  async function reject(raw: unknown, error: TidemarkError, attempt: number): Promise<Outcome> {
-    const record = (raw ?? {}) as Record<string, unknown>;
+  const emit = (outcomes: Outcome[]): Outcome[] => {
+    for (const outcome of outcomes) options.onOutcome?.(outcome);
+    return outcomes;
+  };
+
+  function toOutcomes(envelope: Envelope, result: ApplyResult): Outcome[] {
+    if (result.kind === 'applied') {
+      const now = Date.now();
+      return result.applied.map((e) => ({
+        kind: 'applied',
+        envelope: e,
+        lagMs: Math.max(0, now - Date.parse(e.time)),
+      }));
+    }
+    if (result.kind === 'parked') {
+      return [
+        { kind: 'parked', envelope, reason: `waiting behind dead letter #${result.behind} of the same key` },
+      ];
+    }
+    return [{ kind: result.kind, envelope }];
+  }
+
+  /** Stores the event as the head of its key's dead-letter queue; later events of the key park behind it. */
+  async function deadLetter(raw: unknown, error: unknown, attempts: number): Promise<Outcome> {
+    const record = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
     const text = (v: unknown) => (typeof v === 'string' ? v : null);
-    const version = typeof record.entityversion === 'number' ? record.entityversion : null;
-    await db.query(dlq.insert, [
+    const code = isTidemarkError(error) ? error.code : 'TM_HANDLER_FAILED';
+    const reason = error instanceof Error ? error.message : String(error);
+    const stack = error instanceof Error ? (error.stack ?? null) : null;
+    await db.query(dlq.fail, [
       name,
       text(record.authority) ?? '(unknown)',
       text(record.id) ?? '(none)',
       text(record.entitytype),
       text(record.entityid),
-      version,
+      typeof record.entityversion === 'number' && Number.isSafeInteger(record.entityversion)
+        ? record.entityversion
+        : null,
       text(record.partitionkey),
       JSON.stringify(raw ?? null),
       contentDigest(raw ?? null),
-      error.code,
-      error.message,
-      attempt,
+      code,
+      reason,
+      stack,
+      attempts,
     ]);
     logger.error(
-      { consumer: name, code: error.code, eventId: record.id, reason: error.message },
-      'event rejected',
+      { consumer: name, code, eventId: record.id, key: record.partitionkey, attempts, reason },
+      'event dead-lettered',
     );
-    return { kind: 'rejected', envelope: raw as Envelope, reason: error.message };
-  }
-
-  async function applyOne(tx: Sql, envelope: Envelope, attempt: number): Promise<void> {
-    const handler = options.handlers[envelope.entitytype] as EntityHandler | undefined;
-    if (!handler) {
-      throw new TidemarkError(
-        'TM_NO_HANDLER',
-        `consumer '${name}' has no handler for entity type '${envelope.entitytype}'; ` +
-          `add one under handlers.${envelope.entitytype} or stop routing this type to '${name}'`,
-        { context: { consumer: name, entityType: envelope.entitytype } },
-      );
-    }
-    await handler.apply(tx, envelope, { consumer: name, attempt });
-    await tx.query(sql.setApplied, [name, envelope.entitytype, envelope.entityid, envelope.entityversion]);
-  }
-
-  /** One event, one local transaction: inbox + effect + applied version (+ any held successors). */
-  async function processOnce(envelope: Envelope, digest: string, attempt: number): Promise<Outcome[]> {
-    const { authority, id, entitytype: type, entityid: entityId, entityversion: version } = envelope;
-    const applied: Envelope[] = [];
-    const kind = await db.transaction(async (tx) => {
-      await tx.query(sql.lockEntity, [JSON.stringify([name, type, entityId])]);
-      const found = (
-        await tx.query<{ digest: string | null; version: number | null }>(sql.lookup, [
-          name,
-          authority,
-          id,
-          type,
-          entityId,
-        ])
-      ).rows[0];
-      if (found?.digest) {
-        if (found.digest === digest) return 'duplicate' as const;
-        throw new TidemarkError(
-          'TM_INBOX_ID_CONFLICT',
-          `event id ${id} from '${authority}' was already received with different content; ` +
-            'the sender reused an id (or forged one): compare both versions before releasing it',
-          { context: { consumer: name, authority, eventId: id } },
-        );
-      }
-      const stored = Number(found?.version ?? 0);
-      const decision = decide(envelope.eventkind, version, stored);
-      const outcome = decision === 'apply' ? 'applied' : decision === 'gap' ? 'held' : 'duplicate';
-      await tx.query(sql.inboxInsert, [name, authority, id, type, entityId, version, digest, outcome]);
-      if (decision === 'gap') {
-        await tx.query(sql.hold, [name, type, entityId, version, JSON.stringify(envelope)]);
-        return 'held' as const;
-      }
-      if (decision === 'duplicate') return 'duplicate' as const;
-      await applyOne(tx, envelope, attempt);
-      applied.push(envelope);
-      let current = version;
-      if (envelope.eventkind === 'domain') {
-        for (;;) {
-          const next = await tx.query<{ envelope: Envelope }>(sql.takeHeld, [
-            name,
-            type,
-            entityId,
-            current + 1,
-          ]);
-          const held = next.rows[0]?.envelope;
-          if (!held) break;
-          await applyOne(tx, held, attempt);
-          applied.push(held);
-          current = held.entityversion;
-        }
-      } else {
-        await tx.query(sql.dropSuperseded, [name, type, entityId, current]);
-      }
-      return 'applied' as const;
-    });
-    const now = Date.now();
-    if (kind !== 'applied') return [{ kind, envelope }];
-    return applied.map((e) => ({
-      kind: 'applied' as const,
-      envelope: e,
-      lagMs: Math.max(0, now - Date.parse(e.time)),
-    }));
+    return { kind: 'dead-lettered', envelope: raw as Envelope, reason, attempts };
   }
 
   async function handle(raw: unknown, attempt = 1): Promise<Outcome[]> {
@@ -205,39 +92,72 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     try {
       envelope = parseEnvelope(raw);
     } catch (error) {
-      return [await reject(raw, error as TidemarkError, attempt)];
+      return emit([await deadLetter(raw, error, 1)]);
     }
     const kinds = options.handlers[envelope.entitytype]?.kinds;
-    if (kinds && !kinds.includes(envelope.eventkind)) {
-      const outcome: Outcome = { kind: 'ignored', envelope };
-      options.onOutcome?.(outcome);
-      return [outcome];
-    }
+    if (kinds && !kinds.includes(envelope.eventkind)) return emit([{ kind: 'ignored', envelope }]);
     const digest = contentDigest(envelope);
     for (let tries = 1; ; tries++) {
       try {
-        const outcomes = await processOnce(envelope, digest, attempt);
-        for (const outcome of outcomes) options.onOutcome?.(outcome);
-        return outcomes;
+        const result = await db.transaction((tx) => applyInTransaction(tx, { envelope, digest, attempt }));
+        return emit(toOutcomes(envelope, result));
       } catch (error) {
-        if (isTidemarkError(error) && !error.retryable) {
-          const outcome = await reject(envelope, error, attempt);
-          options.onOutcome?.(outcome);
-          return [outcome];
-        }
+        const entity = `${envelope.entitytype}/${envelope.entityid}@${envelope.entityversion}`;
+        if (!isRetryable(error) || tries >= maxAttempts)
+          return emit([await deadLetter(envelope, error, tries)]);
         logger.warn(
-          {
-            consumer: name,
-            eventId: envelope.id,
-            entity: `${envelope.entitytype}/${envelope.entityid}`,
-            tries,
-            err: error,
-          },
-          'handler failed; retrying',
+          { consumer: name, eventId: envelope.id, entity, tries, err: error },
+          'apply failed; retrying',
         );
-        if (tries >= attempts) throw error;
         await sleep(backoffDelay(tries, options.retry));
       }
+    }
+  }
+
+  async function drainKey(partitionKey: string): Promise<RepairResult> {
+    const queue = await db.query<{ id: number; envelope: Envelope; original_envelope: Envelope | null }>(
+      dlq.queue,
+      [name, partitionKey],
+    );
+    let resolved = 0;
+    for (const row of queue.rows) {
+      const id = Number(row.id);
+      const envelope = row.envelope;
+      const digest = contentDigest(row.original_envelope ?? envelope);
+      try {
+        const result = await db.transaction((tx) =>
+          applyInTransaction(tx, { envelope, digest, attempt: 1, deadLetterId: id }),
+        );
+        emit(toOutcomes(envelope, result));
+        resolved++;
+      } catch (error) {
+        const code = isTidemarkError(error) ? error.code : 'TM_HANDLER_FAILED';
+        const reason = error instanceof Error ? error.message : String(error);
+        await db.query(dlq.reopen, [id, code, reason, error instanceof Error ? (error.stack ?? null) : null]);
+        logger.error(
+          { consumer: name, deadLetter: id, key: partitionKey, reason },
+          'released dead letter failed again',
+        );
+        return { resolved, failed: 1 };
+      }
+    }
+    return { resolved, failed: 0 };
+  }
+
+  async function repair(): Promise<RepairResult> {
+    let resolved = 0;
+    let failed = 0;
+    for (;;) {
+      const heads = await db.query<{ partition_key: string }>(dlq.movableHeads, [name, 100]);
+      if (heads.rows.length === 0) return { resolved, failed };
+      let progressed = false;
+      for (const { partition_key: key } of heads.rows) {
+        const result = await drainKey(key);
+        resolved += result.resolved;
+        failed += result.failed;
+        progressed ||= result.resolved > 0 || result.failed > 0;
+      }
+      if (!progressed) return { resolved, failed };
     }
   }
 
@@ -258,7 +178,20 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       ),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // Only infrastructure failures get here (the dead letter itself could not be written):
+    // hand the batch back so it is delivered again.
     if (failed) throw failed.reason;
+  }
+
+  async function runRepairs(): Promise<void> {
+    while (running) {
+      try {
+        await repair();
+      } catch (error) {
+        logger.error({ consumer: name, err: error }, 'dead-letter repair pass failed');
+      }
+      await repairWakeup.wait(options.repairIntervalMs ?? 1_000);
+    }
   }
 
   return {
@@ -267,7 +200,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       return subscription;
     },
     async start() {
-      if (subscription) return;
+      if (running) return;
+      running = true;
+      unlisten = await db.listen(dlqChannel(schema), () => repairWakeup.signal()).catch(() => undefined);
+      repairLoop = runRepairs();
       subscription = await options.backbone.subscribe(name, handleBatch, {
         concurrency: options.partitionConcurrency,
         batchSize: options.batchSize,
@@ -276,10 +212,16 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       });
     },
     async stop() {
+      running = false;
+      repairWakeup.signal();
       await subscription?.stop();
       subscription = undefined;
+      await repairLoop;
+      await unlisten?.().catch(() => undefined);
+      unlisten = undefined;
     },
     handle,
+    repair,
     async appliedVersion(entityType, entityId) {
       const r = await db.query<{ version: number }>(sql.projectionVersion, [name, entityType, entityId]);
       return Number(r.rows[0]?.version ?? 0);

@@ -7,5 +7,7 @@ export type {
   Outcome,
   OutcomeKind,
   Logger,
-} from './consumer.js';
+  RetryPolicy,
+  RepairResult,
+} from './types.js';
 export { decide, type ApplyDecision } from './apply-rules.js';

@@ -8,10 +8,15 @@ export function consumerStatements(s: string) {
     // Serialises everything this consumer does to one entity, even across instances during a
     // rebalance, and even before the entity has a row that FOR UPDATE could lock.
     lockEntity: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+    // blocked_by: an earlier dead letter of the same key this event must wait behind ($7 limits
+    // it to rows queued before a dead letter being drained).
     lookup: `SELECT
         (SELECT digest FROM ${s}.inbox WHERE consumer = $1 AND authority = $2 AND event_id = $3) AS digest,
         (SELECT version FROM ${s}.consumer_entities
-          WHERE consumer = $1 AND entity_type = $4 AND entity_id = $5) AS version`,
+          WHERE consumer = $1 AND entity_type = $4 AND entity_id = $5) AS version,
+        (SELECT id FROM ${s}.dead_letters
+          WHERE consumer = $1 AND partition_key = $6 AND status IN ('open', 'retry', 'parked')
+            AND ($7::bigint IS NULL OR id < $7) ORDER BY id LIMIT 1) AS blocked_by`,
     inboxInsert: `INSERT INTO ${s}.inbox
         (consumer, authority, event_id, entity_type, entity_id, entity_version, digest, outcome)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -28,19 +33,5 @@ export function consumerStatements(s: string) {
     heldCount: `SELECT count(*)::int AS held FROM ${s}.consumer_pending WHERE consumer = $1`,
     projectionVersion: `SELECT version FROM ${s}.consumer_entities
       WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3`,
-  };
-}
-
-export function deadLetterStatements(s: string) {
-  return {
-    insert: `INSERT INTO ${s}.dead_letters
-        (consumer, authority, event_id, entity_type, entity_id, entity_version, partition_key,
-         envelope, digest, code, reason, attempts)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)
-      ON CONFLICT (consumer, authority, event_id, digest)
-      DO UPDATE SET attempts = ${s}.dead_letters.attempts + 1
-      RETURNING id`,
-    list: `SELECT id, consumer, event_id, entity_type, entity_id, entity_version, code, reason, attempts, status, created_at
-      FROM ${s}.dead_letters WHERE consumer = $1 ORDER BY id`,
   };
 }

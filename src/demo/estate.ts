@@ -1,4 +1,4 @@
-import type { EntityHandler } from '../consumer/consumer.js';
+import type { EntityHandler } from '../consumer/types.js';
 import type { Db, Sql } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 

@@ -1,6 +1,7 @@
 import { createPostgresLog } from '../backbone/postgres-log/index.js';
 import { withFaults, type FaultCounts } from '../backbone/faults.js';
-import { createConsumer, type Consumer, type Outcome } from '../consumer/consumer.js';
+import { createConsumer } from '../consumer/consumer.js';
+import type { Consumer, Outcome } from '../consumer/types.js';
 import { createProducer } from '../producer/producer.js';
 import { registerAuthority } from '../producer/authorities.js';
 import { createRelay } from '../relay/relay.js';
@@ -80,7 +81,7 @@ class OutcomeTally {
       this.lags.push(outcome.lagMs ?? 0);
     } else if (outcome.kind === 'duplicate') this.duplicates++;
     else if (outcome.kind === 'held') this.held++;
-    else if (outcome.kind === 'rejected') this.rejected++;
+    else if (outcome.kind === 'dead-lettered') this.rejected++;
   };
 }
 

@@ -147,7 +147,7 @@ describe('consumer exactly-once effects and per-entity order (PGlite)', () => {
     await consumer.handle(original);
     const forged = { ...original!, data: { value: 'attacker' } };
     const [outcome] = await consumer.handle(forged);
-    expect(outcome).toMatchObject({ kind: 'rejected' });
+    expect(outcome).toMatchObject({ kind: 'dead-lettered' });
     expect(outcome!.reason).toMatch(/already received with different content/);
     const dead = await t.db.query<{ code: string; event_id: string }>(
       `SELECT code, event_id FROM "${t.schema}".dead_letters WHERE consumer = 'forgery'`,
@@ -159,7 +159,7 @@ describe('consumer exactly-once effects and per-entity order (PGlite)', () => {
   it('rejects a malformed envelope with the attribute at fault, and keeps going', async () => {
     const consumer = recordingConsumer(t, 'malformed');
     const [bad] = await consumer.handle({ specversion: '1.0', id: 'x', entityversion: 'three' });
-    expect(bad).toMatchObject({ kind: 'rejected' });
+    expect(bad).toMatchObject({ kind: 'dead-lettered' });
     expect(bad!.reason).toMatch(/entityversion: expected an integer/);
     const [good] = await consumer.handle(history('m1', 'state', 1)[0]);
     expect(good).toMatchObject({ kind: 'applied' });

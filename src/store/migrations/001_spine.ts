@@ -96,7 +96,9 @@ export const spine: Migration = {
        received_at timestamptz NOT NULL DEFAULT now(),
        PRIMARY KEY (consumer, entity_type, entity_id, entity_version)
      )`,
-    // Events a consumer could not apply, with the reason; operators act on them (see the DLQ docs).
+    // Events a consumer could not apply, with the reason. Per (consumer, partition key) they form
+    // a queue in id order: the first unresolved one is the head ('open' or 'retry'), the rest
+    // wait behind it ('parked'), so a key's order survives a poison message.
     `CREATE TABLE ${s}.dead_letters (
        id bigserial PRIMARY KEY,
        consumer text NOT NULL,
@@ -107,13 +109,29 @@ export const spine: Migration = {
        entity_version bigint,
        partition_key text,
        envelope jsonb NOT NULL,
+       original_envelope jsonb,
        digest text NOT NULL,
+       status text NOT NULL CHECK (status IN ('open', 'retry', 'parked', 'resolved', 'skipped')),
        code text NOT NULL,
        reason text NOT NULL,
-       attempts integer NOT NULL DEFAULT 1,
-       status text NOT NULL DEFAULT 'open',
+       stack text,
+       attempts integer NOT NULL DEFAULT 0,
        created_at timestamptz NOT NULL DEFAULT now(),
-       UNIQUE (consumer, authority, event_id, digest)
+       updated_at timestamptz NOT NULL DEFAULT now()
+     )`,
+    `CREATE INDEX dead_letters_queue ON ${s}.dead_letters (consumer, partition_key, id)
+       WHERE status IN ('open', 'retry', 'parked')`,
+    // A redelivered event must not queue twice.
+    `CREATE UNIQUE INDEX dead_letters_active_event ON ${s}.dead_letters (consumer, authority, event_id)
+       WHERE status IN ('open', 'retry', 'parked')`,
+    `CREATE TABLE ${s}.operator_audit (
+       id bigserial PRIMARY KEY,
+       at timestamptz NOT NULL DEFAULT now(),
+       actor text NOT NULL,
+       action text NOT NULL,
+       target text NOT NULL,
+       reason text NOT NULL,
+       details jsonb NOT NULL DEFAULT '{}'::jsonb
      )`,
   ],
 };

@@ -1,0 +1,123 @@
+import type { Envelope } from '../envelope/types.js';
+import { TidemarkError } from '../errors.js';
+import type { Sql } from '../store/db.js';
+import { deadLetterStatements } from '../dlq/sql.js';
+import { decide } from './apply-rules.js';
+import { consumerStatements } from './sql.js';
+import type { EntityHandler } from './types.js';
+
+export interface ApplyRequest {
+  readonly envelope: Envelope;
+  /** Digest recorded in the inbox; for an operator-edited event, the digest of the original. */
+  readonly digest: string;
+  readonly attempt: number;
+  /** Set when draining a dead-letter queue: the row being applied, resolved in the same transaction. */
+  readonly deadLetterId?: number;
+}
+
+export type ApplyResult =
+  | { readonly kind: 'applied'; readonly applied: readonly Envelope[] }
+  | { readonly kind: 'duplicate' | 'held' }
+  | { readonly kind: 'parked'; readonly behind: number };
+
+/**
+ * The one local transaction per event: entity lock, inbox check, parking check, apply rule,
+ * handler, applied version, and the release of held successors. Everything it records
+ * commits or rolls back with the handler's own writes.
+ */
+export function createApplier(
+  name: string,
+  s: string,
+  handlers: Readonly<Record<string, EntityHandler<unknown>>>,
+) {
+  const sql = consumerStatements(s);
+  const dlq = deadLetterStatements(s);
+
+  async function runHandler(tx: Sql, envelope: Envelope, attempt: number): Promise<void> {
+    const handler = handlers[envelope.entitytype];
+    if (!handler) {
+      throw new TidemarkError(
+        'TM_NO_HANDLER',
+        `consumer '${name}' has no handler for entity type '${envelope.entitytype}'; ` +
+          `add one under handlers.${envelope.entitytype} or stop routing this type to '${name}'`,
+        { context: { consumer: name, entityType: envelope.entitytype } },
+      );
+    }
+    await handler.apply(tx, envelope, { consumer: name, attempt });
+    await tx.query(sql.setApplied, [name, envelope.entitytype, envelope.entityid, envelope.entityversion]);
+  }
+
+  return async function applyInTransaction(tx: Sql, request: ApplyRequest): Promise<ApplyResult> {
+    const { envelope, digest, attempt } = request;
+    const { authority, id, entitytype: type, entityid: entityId, entityversion: version } = envelope;
+    await tx.query(sql.lockEntity, [JSON.stringify([name, type, entityId])]);
+    const found = (
+      await tx.query<{ digest: string | null; version: number | null; blocked_by: number | null }>(
+        sql.lookup,
+        [name, authority, id, type, entityId, envelope.partitionkey, request.deadLetterId ?? null],
+      )
+    ).rows[0];
+    const settle = async (): Promise<void> => {
+      if (request.deadLetterId !== undefined) await tx.query(dlq.resolve, [request.deadLetterId]);
+    };
+    if (found?.digest) {
+      if (found.digest !== digest) {
+        throw new TidemarkError(
+          'TM_INBOX_ID_CONFLICT',
+          `event id ${id} from '${authority}' was already received with different content; ` +
+            'the sender reused an id (or forged one): compare both versions before releasing it',
+          { context: { consumer: name, authority, eventId: id } },
+        );
+      }
+      await settle();
+      return { kind: 'duplicate' };
+    }
+    if (found?.blocked_by != null) {
+      const behind = Number(found.blocked_by);
+      await tx.query(dlq.park, [
+        name,
+        authority,
+        id,
+        type,
+        entityId,
+        version,
+        envelope.partitionkey,
+        JSON.stringify(envelope),
+        digest,
+        `waiting behind dead letter #${behind} of the same key`,
+      ]);
+      return { kind: 'parked', behind };
+    }
+    const stored = Number(found?.version ?? 0);
+    const decision = decide(envelope.eventkind, version, stored);
+    const outcome = decision === 'apply' ? 'applied' : decision === 'gap' ? 'held' : 'duplicate';
+    await tx.query(sql.inboxInsert, [name, authority, id, type, entityId, version, digest, outcome]);
+    await settle();
+    if (decision === 'gap') {
+      await tx.query(sql.hold, [name, type, entityId, version, JSON.stringify(envelope)]);
+      return { kind: 'held' };
+    }
+    if (decision === 'duplicate') return { kind: 'duplicate' };
+    await runHandler(tx, envelope, attempt);
+    const applied: Envelope[] = [envelope];
+    let current = version;
+    if (envelope.eventkind === 'domain') {
+      for (;;) {
+        const next = await tx.query<{ envelope: Envelope }>(sql.takeHeld, [
+          name,
+          type,
+          entityId,
+          current + 1,
+        ]);
+        const held = next.rows[0]?.envelope;
+        if (!held) break;
+        await runHandler(tx, held, attempt);
+        applied.push(held);
+        current = held.entityversion;
+      }
+    } else {
+      await tx.query(sql.dropSuperseded, [name, type, entityId, current]);
+    }
+    return { kind: 'applied', applied };
+  };
+}

@@ -1,0 +1,112 @@
+import type { Backbone, Subscription } from '../backbone/backbone.js';
+import type { Envelope, EventKind } from '../envelope/types.js';
+import type { Db, Sql } from '../store/db.js';
+import type { BackoffOptions } from '../util/backoff.js';
+
+export interface ApplyContext {
+  /** The consumer's name (the context applying the event). */
+  readonly consumer: string;
+  /** Delivery attempt of the batch this event came in (1 = first). */
+  readonly attempt: number;
+}
+
+/** Applies events of one entity type to the consumer's local projection. */
+export interface EntityHandler<TData = unknown> {
+  /**
+   * Kinds of event this consumer takes for the type (its flow's strategy); others are ignored
+   * without touching the database. Default: all kinds.
+   */
+  readonly kinds?: readonly EventKind[];
+  /**
+   * Writes the effect of `event` with `tx`, the consumer's open transaction. It runs once per
+   * event (never for a duplicate) and in version order per entity. Throw to have it retried;
+   * throw a TidemarkError with `retryable: false` to dead-letter the event at once.
+   */
+  apply(tx: Sql, event: Envelope<TData>, context: ApplyContext): Promise<void>;
+}
+
+/**
+ * - `applied`: the effect committed.
+ * - `duplicate`: already applied (or superseded by a newer state); skipped.
+ * - `held`: a domain event ahead of a missing version; applied when the gap closes.
+ * - `ignored`: a kind this consumer does not take.
+ * - `dead-lettered`: failed for good (retries spent or not retryable); its key is parked.
+ * - `parked`: waiting behind an earlier dead letter of the same key.
+ */
+export type OutcomeKind = 'applied' | 'duplicate' | 'held' | 'ignored' | 'dead-lettered' | 'parked';
+
+export interface Outcome {
+  readonly kind: OutcomeKind;
+  readonly envelope: Envelope;
+  /** Time from the authority accepting the change to its effect committing here (applied only). */
+  readonly lagMs?: number;
+  /** Why an event was dead-lettered or parked. */
+  readonly reason?: string;
+  /** Attempts made before this outcome (dead-lettered only). */
+  readonly attempts?: number;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface RetryPolicy extends BackoffOptions {
+  /** Attempts before an event is dead-lettered (default 5). */
+  readonly attempts?: number;
+  /**
+   * Whether an error is worth retrying. Default: a TidemarkError's own `retryable` flag, and
+   * true for any other error (a handler's exception is presumed transient).
+   */
+  readonly isRetryable?: (error: unknown) => boolean;
+}
+
+export interface ConsumerOptions {
+  /** The consuming context; also its consumer-group name on the backbone. */
+  readonly name: string;
+  /** The consumer's own database: projections, inbox, applied versions and dead letters live here. */
+  readonly db: Db;
+  readonly backbone: Backbone;
+  readonly schema?: string;
+  /** Handlers by entity type; an event of another type is dead-lettered with a reason. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entity type has its own payload type
+  readonly handlers: Readonly<Record<string, EntityHandler<any>>>;
+  /** Entities applied at the same time within one batch (default 8). */
+  readonly keyConcurrency?: number;
+  /** Partitions handled at the same time (default 4). */
+  readonly partitionConcurrency?: number;
+  readonly batchSize?: number;
+  readonly retry?: RetryPolicy;
+  /** How often a started consumer looks for dead letters released by an operator (default 1 s). */
+  readonly repairIntervalMs?: number;
+  /** Told about every event's outcome, after its transaction committed. */
+  readonly onOutcome?: (outcome: Outcome) => void;
+  readonly logger?: Logger;
+}
+
+export interface RepairResult {
+  /** Dead letters whose event now took effect (or proved a duplicate). */
+  readonly resolved: number;
+  /** Dead letters that failed again and are the head of their key once more. */
+  readonly failed: number;
+}
+
+export interface Consumer {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Processes one event as if delivered by the backbone (tests, replays, tools). */
+  handle(event: unknown, attempt?: number): Promise<Outcome[]>;
+  /**
+   * Moves the dead-letter queues an operator released (retry, skip, edit): each such key's
+   * queued events are applied in order until one fails again. A started consumer does this
+   * on its own; call it directly in tools and tests.
+   */
+  repair(): Promise<RepairResult>;
+  /** Version of `entityType/entityId` this consumer has applied (0 if none). */
+  appliedVersion(entityType: string, entityId: string): Promise<number>;
+  /** Events held back waiting for a missing earlier version. */
+  heldCount(): Promise<number>;
+  readonly subscription: Subscription | undefined;
+}
