@@ -24,6 +24,18 @@ export const errorCodes = {
   TM_SERVICE_UNREACHABLE: { status: 503, retryable: true, title: 'Service unreachable' },
   TM_MIGRATION_FAILED: { status: 500, retryable: false, title: 'Schema migration failed' },
   TM_CLOSED: { status: 503, retryable: false, title: 'Component is closed' },
+  TM_DLQ_NOT_FOUND: { status: 404, retryable: false, title: 'No such dead letter' },
+  TM_DLQ_STATE: {
+    status: 409,
+    retryable: false,
+    title: 'Dead letter is not in a state that allows this action',
+  },
+  TM_PARKED: {
+    status: 409,
+    retryable: false,
+    title: 'Event parked behind an earlier dead letter of its key',
+  },
+  TM_UNEXPECTED: { status: 500, retryable: false, title: 'Unexpected internal error' },
   /**
    * A broker resource (a NATS JetStream stream or KV bucket) exists with a configuration that
    * disagrees with the one configured; Tidemark never changes it, since changing e.g. the

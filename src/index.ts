@@ -9,3 +9,4 @@ export * from './producer/index.js';
 export * from './relay/index.js';
 export * from './backbone/index.js';
 export * from './consumer/index.js';
+export * from './dlq/index.js';

@@ -58,7 +58,18 @@ export function createApplier(
       )
     ).rows[0];
     const settle = async (): Promise<void> => {
-      if (request.deadLetterId !== undefined) await tx.query(dlq.resolve, [request.deadLetterId]);
+      if (request.deadLetterId === undefined) return;
+      const resolved = await tx.query(dlq.resolve, [request.deadLetterId]);
+      if (resolved.rowCount === 0) {
+        // An operator skipped or resolved it since the queue was read: their decision stands.
+        throw new TidemarkError(
+          'TM_DLQ_STATE',
+          `dead letter #${request.deadLetterId} was settled by an operator meanwhile`,
+          {
+            context: { deadLetterId: request.deadLetterId },
+          },
+        );
+      }
     };
     if (found?.digest) {
       if (found.digest !== digest) {

@@ -131,6 +131,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         emit(toOutcomes(envelope, result));
         resolved++;
       } catch (error) {
+        if (isTidemarkError(error, 'TM_DLQ_STATE')) return { resolved, failed: 0 };
         const code = isTidemarkError(error) ? error.code : 'TM_HANDLER_FAILED';
         const reason = error instanceof Error ? error.message : String(error);
         await db.query(dlq.reopen, [id, code, reason, error instanceof Error ? (error.stack ?? null) : null]);

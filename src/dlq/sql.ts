@@ -29,7 +29,8 @@ export function deadLetterStatements(s: string) {
       WHERE h.status <> 'open' LIMIT $2`,
     queue: `SELECT id, envelope, original_envelope, status FROM ${s}.dead_letters
       WHERE consumer = $1 AND partition_key = $2 AND status IN ${activeStatuses} ORDER BY id`,
-    resolve: `UPDATE ${s}.dead_letters SET status = 'resolved', updated_at = now() WHERE id = $1`,
+    resolve: `UPDATE ${s}.dead_letters SET status = 'resolved', updated_at = now()
+      WHERE id = $1 AND status IN ${activeStatuses}`,
     reopen: `UPDATE ${s}.dead_letters
       SET status = 'open', code = $2, reason = $3, stack = $4, attempts = attempts + 1, updated_at = now()
       WHERE id = $1`,
