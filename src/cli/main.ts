@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
+import { registerDlq } from './commands/dlq.js';
 import { reportFailure } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -16,6 +17,7 @@ const program = new Command()
   .exitOverride();
 
 registerDemo(program);
+registerDlq(program);
 
 try {
   await program.parseAsync(process.argv);
