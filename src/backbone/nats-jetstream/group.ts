@@ -1,0 +1,140 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import pLimit from 'p-limit';
+import type { BatchHandler, SubscribeOptions, Subscription } from '../backbone.js';
+import { TidemarkError } from '../../errors.js';
+import type { NatsSession } from './connect.js';
+import type { LeaseTable } from './leases.js';
+import { checkGroup, memberToken, type Naming } from './names.js';
+import type { NatsJetStreamConfig } from './options.js';
+import { startWorker, type PartitionWorker } from './worker.js';
+
+export interface JoinArgs {
+  readonly session: NatsSession;
+  readonly config: NatsJetStreamConfig;
+  readonly names: Naming;
+  readonly leases: LeaseTable;
+  readonly group: string;
+  readonly handler: BatchHandler;
+  readonly options: SubscribeOptions;
+  readonly onStop: () => void;
+}
+
+/**
+ * Joins `group` as a new member. Every heartbeat the member refreshes its membership entry,
+ * reads the live members, and wants partition p iff p mod n is its index in the sorted member
+ * list (the same rule as postgres-log). It renews the leases it holds, hands back those it no
+ * longer wants once their batch in flight is settled, and claims the ones it wants that are
+ * free. A partition is only ever worked by the holder of its lease, so a key is handled by one
+ * member at a time; a dead member's entries expire and its partitions move after `leaseTtlMs`.
+ */
+export async function joinGroup(args: JoinArgs): Promise<Subscription> {
+  const { session, config, names, leases, group, handler, options } = args;
+  checkGroup(group);
+  const member = memberToken(`${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
+  const limit = pLimit(options.concurrency ?? 4);
+  const workers = new Map<number, PartitionWorker>();
+  const releasing = new Set<number>();
+  let stopped = false;
+
+  function start(partition: number, lease: PartitionWorker['lease']): PartitionWorker {
+    return startWorker({
+      session,
+      config,
+      spec: {
+        stream: config.stream,
+        name: names.consumer(group, partition),
+        filterSubject: names.subject(partition),
+      },
+      partition,
+      lease,
+      handler,
+      limit,
+      options,
+    });
+  }
+
+  function release(worker: PartitionWorker): void {
+    releasing.add(worker.partition);
+    void worker
+      .stop()
+      .then(() => leases.release(worker.lease))
+      .catch(() => {}) // unreleased, the entry simply expires
+      .finally(() => {
+        if (workers.get(worker.partition) === worker) workers.delete(worker.partition);
+        releasing.delete(worker.partition);
+      });
+  }
+
+  async function tick(): Promise<void> {
+    await leases.beat(group, member);
+    const live = await leases.liveMembers(group);
+    if (!live.includes(member)) live.push(member); // our own write may not be listed yet
+    live.sort();
+    const index = live.indexOf(member);
+    const wanted = (p: number) => p % live.length === index;
+
+    await Promise.all(
+      [...workers.values()].map(async (worker) => {
+        if ((await leases.renew(worker.lease, member)) !== 'lost') return;
+        // Someone else holds it now: stop at once, and leave the entry alone.
+        workers.delete(worker.partition);
+        await worker.stop();
+      }),
+    );
+    for (const worker of workers.values()) {
+      if (!wanted(worker.partition) && !releasing.has(worker.partition)) release(worker);
+    }
+    for (let p = 0; p < config.partitions; p++) {
+      if (stopped || !wanted(p) || workers.has(p)) continue;
+      const lease = await leases.claim(group, p, member);
+      if (lease && !stopped) workers.set(p, start(p, lease));
+    }
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    timer = setTimeout(() => {
+      ticking = tick()
+        .catch(() => {}) // NATS trouble: leases lapse on their own; try again next beat
+        .finally(() => {
+          if (!stopped) schedule();
+        });
+    }, config.heartbeatMs);
+  };
+  try {
+    await tick();
+  } catch (cause) {
+    stopped = true;
+    await Promise.all([...workers.values()].map((w) => w.stop()));
+    throw new TidemarkError(
+      'TM_SERVICE_UNREACHABLE',
+      `joining consumer group '${group}' on NATS stream '${config.stream}' failed: ` +
+        `${cause instanceof Error ? cause.message : String(cause)}; check the server and the lease bucket '${names.bucket}'`,
+      { cause, context: { group, stream: config.stream } },
+    );
+  }
+  schedule();
+
+  return {
+    group,
+    member,
+    assignedPartitions: () => [...workers.keys()].sort((a, b) => a - b),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      await ticking;
+      await Promise.all(
+        [...workers.values()].map(async (worker) => {
+          await worker.stop();
+          await leases.release(worker.lease).catch(() => {});
+        }),
+      );
+      workers.clear();
+      await leases.leave(group, member).catch(() => {});
+      args.onStop();
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import type { LimitFunction } from 'p-limit';
+import type { BackboneMessage, BatchHandler, SubscribeOptions } from '../backbone.js';
+import type { Envelope } from '../../envelope/types.js';
+import { backoffDelay } from '../../util/backoff.js';
+import { Wakeup } from '../../util/wakeup.js';
+import type { NatsSession } from './connect.js';
+import type { Lease } from './leases.js';
+import type { NatsJetStreamConfig } from './options.js';
+import { prepareConsumer, type PartitionConsumerSpec } from './partition-consumer.js';
+import { createPuller, type PulledMessage } from './pull.js';
+
+export interface PartitionWorker {
+  readonly partition: number;
+  readonly lease: Lease;
+  /** Takes no new batch, waits for the one in flight to be settled, then ends. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerArgs {
+  readonly session: NatsSession;
+  readonly config: NatsJetStreamConfig;
+  readonly spec: PartitionConsumerSpec;
+  readonly partition: number;
+  readonly lease: Lease;
+  readonly handler: BatchHandler;
+  /** Shared by the member's workers: bounds handler calls in flight. */
+  readonly limit: LimitFunction;
+  readonly options: SubscribeOptions;
+}
+
+const decoder = new TextDecoder();
+
+function decode(data: Uint8Array): Envelope {
+  const text = decoder.decode(data);
+  try {
+    return JSON.parse(text) as Envelope;
+  } catch {
+    // Not ours to judge here: the consumer runtime validates envelopes and dead-letters bad ones.
+    return text as unknown as Envelope;
+  }
+}
+
+/**
+ * Works one partition while its lease is held: one batch at a time, in stream order.
+ *
+ * A resolved batch is acknowledged; a rejected one is handed back with a nak (no delay) and
+ * the worker itself backs off before pulling again. A nak without delay puts the messages at
+ * the head of the server's redelivery queue, which is served before any newer message, so the
+ * next pull starts with the same first message. A nak *with* delay would let newer messages
+ * overtake it. The worker still checks that it does (`expectFirst`), and if the server ever
+ * answers otherwise, or a pull or ack ends in an unknown state, it re-syncs the consumer from
+ * its ack floor before pulling again.
+ */
+export function startWorker(args: WorkerArgs): PartitionWorker {
+  const { session, config, spec, partition, lease, handler, limit, options } = args;
+  const batchSize = options.batchSize ?? 100;
+  const puller = createPuller(session.nc, spec.stream, spec.name, config.requestTimeoutMs);
+  const wakeup = new Wakeup();
+  let running = true;
+
+  const toMessage = (m: PulledMessage): BackboneMessage => ({
+    envelope: decode(m.data),
+    partition,
+    offset: m.streamSequence,
+    deliveryAttempt: m.deliveryCount,
+  });
+
+  const loop = (async () => {
+    let prepared = false;
+    let resync = false;
+    let expectFirst: number | undefined;
+    let failures = 0;
+    const pauseFor = (ms: number) => wakeup.wait(ms);
+    const backoff = () =>
+      pauseFor(
+        backoffDelay(Math.max(1, failures), {
+          baseDelayMs: config.retryBaseMs,
+          maxDelayMs: config.retryMaxMs,
+        }),
+      );
+
+    while (running) {
+      // Pull only while the lease is certainly ours; the member's heartbeat renews it.
+      if (performance.now() >= lease.validUntil) {
+        await pauseFor(Math.min(100, config.heartbeatMs));
+        continue;
+      }
+      if (!prepared || resync) {
+        try {
+          await prepareConsumer(session.jsm, config, spec, resync);
+          prepared = true;
+          resync = false;
+          expectFirst = undefined;
+        } catch {
+          failures += 1;
+          await backoff();
+          continue;
+        }
+      }
+      let pulled: PulledMessage[];
+      try {
+        const result = await puller.pull(batchSize, config.pollMs);
+        pulled = result.messages;
+        if (!result.clean) resync = true;
+      } catch {
+        resync = true;
+        continue;
+      }
+      if (resync || pulled.length === 0) continue;
+      if (!running || performance.now() >= lease.validUntil) {
+        await puller.nak(pulled).catch(() => {});
+        continue;
+      }
+      if (expectFirst !== undefined && pulled[0]!.streamSequence !== expectFirst) {
+        await puller.nak(pulled).catch(() => {});
+        resync = true;
+        continue;
+      }
+
+      const messages = pulled.map(toMessage);
+      // Long handlers (or a wait for a free slot) must not let the ack wait run out.
+      const keepAlive = setInterval(() => puller.working(pulled), Math.max(100, config.ackWaitMs / 3));
+      let failure: { error: unknown } | undefined;
+      try {
+        await limit(() => handler(messages, partition));
+      } catch (error) {
+        failure = { error };
+      } finally {
+        clearInterval(keepAlive);
+      }
+
+      if (!failure) {
+        failures = 0;
+        expectFirst = undefined;
+        // If the confirmation is lost, some acks may not have landed: re-sync from the floor.
+        await puller.ack(pulled).catch(() => (resync = true));
+        continue;
+      }
+      failures += 1;
+      options.onError?.(failure.error, {
+        partition,
+        attempt: messages[0]!.deliveryAttempt,
+        firstOffset: messages[0]!.offset,
+      });
+      try {
+        await puller.nak(pulled);
+        expectFirst = pulled[0]!.streamSequence;
+      } catch {
+        resync = true;
+      }
+      await backoff();
+    }
+    puller.close();
+  })();
+
+  return {
+    partition,
+    lease,
+    async stop() {
+      running = false;
+      wakeup.signal();
+      await loop;
+    },
+  };
+}
