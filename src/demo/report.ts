@@ -5,7 +5,11 @@ const pad = (value: string | number, width: number) => String(value).padEnd(widt
 /** The demo's report in plain words, for a person at a terminal. */
 export function formatDemoReport(report: DemoReport, seed: number): string {
   const lines: string[] = [];
-  lines.push(`Tidemark demo: insurer estate, embedded (PGlite + ${report.backbone} backbone), seed ${seed}`);
+  const where =
+    report.mode === 'embedded'
+      ? `embedded (PGlite + ${report.backbone} backbone)`
+      : `distributed (server PostgreSQL + ${report.backbone})`;
+  lines.push(`Tidemark demo: insurer estate, ${where}, seed ${seed}`);
   lines.push('');
   lines.push(
     `Customer Profile accepted ${report.changes} changes for ${report.customers} customers ` +

@@ -1,3 +1,4 @@
+import type { Backbone } from '../backbone/backbone.js';
 import { createPostgresLog } from '../backbone/postgres-log/index.js';
 import { withFaults, type FaultCounts } from '../backbone/faults.js';
 import { createConsumer } from '../consumer/consumer.js';
@@ -19,7 +20,15 @@ import {
 import { runProfileBusiness } from './scenario.js';
 
 export interface DemoOptions {
+  /** The database holding every context's schema (one per context, as if separate databases). */
   readonly db: Db;
+  /** `embedded` (default) or `distributed`; only changes what the report says. */
+  readonly mode?: 'embedded' | 'distributed';
+  /**
+   * Opens the backbone between the contexts. Default: the embedded postgres-log in Customer
+   * Profile's schema. The demo closes it at the end.
+   */
+  readonly openBackbone?: (db: Db, authoritySchema: string) => Promise<Backbone>;
   readonly customers?: number;
   readonly addressChanges?: number;
   readonly seed?: number;
@@ -48,7 +57,7 @@ export interface ContextReport {
 }
 
 export interface DemoReport {
-  readonly mode: 'embedded';
+  readonly mode: 'embedded' | 'distributed';
   readonly backbone: string;
   readonly customers: number;
   readonly changes: number;
@@ -67,7 +76,21 @@ export interface DemoReport {
   };
 }
 
-const schemas = { profile: 'profile', billing: 'billing', comms: 'communications' } as const;
+/** Prefixed so a demo on a shared server never touches anyone else's schemas. */
+export const demoSchemas = {
+  profile: 'demo_profile',
+  billing: 'demo_billing',
+  comms: 'demo_communications',
+} as const;
+const schemas = demoSchemas;
+
+const embeddedLog = (db: Db, schema: string): Promise<Backbone> =>
+  createPostgresLog({
+    db,
+    schema,
+    partitions: 8,
+    timing: { heartbeatMs: 500, pollMs: 50, retryBaseMs: 5, retryMaxMs: 50 },
+  });
 
 class OutcomeTally {
   applied = 0;
@@ -104,12 +127,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   await createBusinessTables(db, schemas);
   await registerAuthority(db, { entityType: 'customer', context: contexts.profile }, schemas.profile);
 
-  const log = await createPostgresLog({
-    db,
-    schema: schemas.profile,
-    partitions: 8,
-    timing: { heartbeatMs: 500, pollMs: 50, retryBaseMs: 5, retryMaxMs: 50 },
-  });
+  const log = await (options.openBackbone ?? embeddedLog)(db, schemas.profile);
   const backbone =
     options.faults === false
       ? withFaults(log, { seed: size.seed })
@@ -220,7 +238,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     )
   ).rows[0];
   return {
-    mode: 'embedded',
+    mode: options.mode ?? 'embedded',
     backbone: log.name,
     customers: size.customers,
     changes,

@@ -32,14 +32,14 @@ describe('insurer demo, embedded', () => {
     // Drift a replica, then compare again through the same code path the demo uses.
     const { compareCopies } = await import('../../src/demo/compare.js');
     const authority = (
-      await db.query<{ id: string; address: string }>(`SELECT id, address FROM profile.customers`)
+      await db.query<{ id: string; address: string }>(`SELECT id, address FROM demo_profile.customers`)
     ).rows;
-    await db.query(`UPDATE billing.billing_accounts SET address = 'nowhere' WHERE customer_id = $1`, [
+    await db.query(`UPDATE demo_billing.billing_accounts SET address = 'nowhere' WHERE customer_id = $1`, [
       authority[0]!.id,
     ]);
     const billing = (
       await db.query<{ id: string; address: string }>(
-        `SELECT customer_id AS id, address FROM billing.billing_accounts`,
+        `SELECT customer_id AS id, address FROM demo_billing.billing_accounts`,
       )
     ).rows;
     const comparison = compareCopies(authority, billing, ['address']);

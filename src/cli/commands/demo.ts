@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { openPGlite } from '../../store/pglite/index.js';
+import { openPostgres } from '../../store/pg/index.js';
+import { openDemoNats } from '../../demo/distributed.js';
 import { runDemo } from '../../demo/run.js';
 import { formatDemoReport } from '../../demo/report.js';
 import { progressBar } from '../progress.js';
@@ -20,6 +22,15 @@ export function registerDemo(program: Command): void {
     )
     .option('--no-faults', 'deliver without injected duplicates, reordering or lost acknowledgements')
     .option('--data-dir <dir>', 'keep the embedded database in this directory (default: in memory)')
+    .option('--distributed', 'run on server PostgreSQL and NATS JetStream instead of embedded')
+    .option(
+      '--postgres <url>',
+      'server PostgreSQL for --distributed (default: $TIDEMARK_PG or postgres://postgres@127.0.0.1:5432/postgres)',
+    )
+    .option(
+      '--nats <servers>',
+      'NATS server(s) for --distributed (default: $TIDEMARK_NATS or 127.0.0.1:4222)',
+    )
     .action(
       async (opts: {
         json?: boolean;
@@ -28,8 +39,17 @@ export function registerDemo(program: Command): void {
         seed: number;
         faults: boolean;
         dataDir?: string;
+        distributed?: boolean;
+        postgres?: string;
+        nats?: string;
       }) => {
-        const db = await openPGlite(opts.dataDir ? { dataDir: opts.dataDir } : {});
+        const db = opts.distributed
+          ? await openPostgres({
+              connectionString:
+                opts.postgres ?? process.env.TIDEMARK_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+              applicationName: 'tidemark-demo',
+            })
+          : await openPGlite(opts.dataDir ? { dataDir: opts.dataDir } : {});
         const bar = progressBar();
         try {
           const report = await runDemo({
@@ -38,6 +58,12 @@ export function registerDemo(program: Command): void {
             addressChanges: opts.changes,
             seed: opts.seed,
             faults: opts.faults,
+            ...(opts.distributed
+              ? {
+                  mode: 'distributed' as const,
+                  openBackbone: openDemoNats(opts.nats ?? process.env.TIDEMARK_NATS ?? '127.0.0.1:4222'),
+                }
+              : {}),
             onProgress: opts.json ? undefined : bar.update,
           });
           bar.clear();
