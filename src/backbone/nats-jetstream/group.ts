@@ -35,6 +35,7 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
   const limit = pLimit(options.concurrency ?? 4);
   const workers = new Map<number, PartitionWorker>();
   const releasing = new Set<number>();
+  const retiring = new Set<Promise<void>>();
   let stopped = false;
 
   function start(partition: number, lease: PartitionWorker['lease']): PartitionWorker {
@@ -54,19 +55,30 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     });
   }
 
-  function release(worker: PartitionWorker): void {
+  /** Ends a worker without waiting for it, so one slow batch never delays the renewals of the others. */
+  function retire(worker: PartitionWorker, giveBack: boolean): void {
+    if (releasing.has(worker.partition)) return;
     releasing.add(worker.partition);
-    void worker
+    const done = worker
       .stop()
-      .then(() => leases.release(worker.lease))
-      .catch(() => {}) // unreleased, the entry simply expires
+      .then(() => (giveBack ? leases.release(worker.lease) : undefined))
+      .catch(() => {}) // not given back, the entry simply expires
       .finally(() => {
         if (workers.get(worker.partition) === worker) workers.delete(worker.partition);
         releasing.delete(worker.partition);
+        retiring.delete(done);
       });
+    retiring.add(done);
   }
 
   async function tick(): Promise<void> {
+    // Renewals first: they keep the partitions this member is working on.
+    await Promise.all(
+      [...workers.values()].map(async (worker) => {
+        // Someone else holds it now: stop, and leave the entry alone.
+        if ((await leases.renew(worker.lease, member)) === 'lost') retire(worker, false);
+      }),
+    );
     await leases.beat(group, member);
     const live = await leases.liveMembers(group);
     if (!live.includes(member)) live.push(member); // our own write may not be listed yet
@@ -74,21 +86,13 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     const index = live.indexOf(member);
     const wanted = (p: number) => p % live.length === index;
 
-    await Promise.all(
-      [...workers.values()].map(async (worker) => {
-        if ((await leases.renew(worker.lease, member)) !== 'lost') return;
-        // Someone else holds it now: stop at once, and leave the entry alone.
-        workers.delete(worker.partition);
-        await worker.stop();
-      }),
-    );
-    for (const worker of workers.values()) {
-      if (!wanted(worker.partition) && !releasing.has(worker.partition)) release(worker);
-    }
+    for (const worker of workers.values()) if (!wanted(worker.partition)) retire(worker, true);
     for (let p = 0; p < config.partitions; p++) {
       if (stopped || !wanted(p) || workers.has(p)) continue;
       const lease = await leases.claim(group, p, member);
-      if (lease && !stopped) workers.set(p, start(p, lease));
+      if (!lease) continue;
+      if (stopped) await leases.release(lease).catch(() => {});
+      else workers.set(p, start(p, lease));
     }
   }
 
@@ -126,12 +130,8 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
       stopped = true;
       clearTimeout(timer);
       await ticking;
-      await Promise.all(
-        [...workers.values()].map(async (worker) => {
-          await worker.stop();
-          await leases.release(worker.lease).catch(() => {});
-        }),
-      );
+      for (const worker of workers.values()) retire(worker, true);
+      await Promise.all([...retiring]);
       workers.clear();
       await leases.leave(group, member).catch(() => {});
       args.onStop();

@@ -23,9 +23,10 @@ export interface NatsJetStreamOptions {
   /** A delivered batch not acknowledged within this time is redelivered (default 30 s). */
   readonly ackWaitMs?: number;
   /**
-   * Deliveries of one message before the server gives up on it (default -1: never). Keep it
-   * unlimited: the consumer runtime parks poison events in its DLQ; a finite value lets the
-   * server drop an event for the group once it is reached.
+   * Deliveries of one message before the server stops offering it to the group (default -1:
+   * never). Keep it unlimited: the consumer runtime parks poison events in its own DLQ, while a
+   * finite value makes the server skip the event for the group, which is then lost to it (unless
+   * a later re-sync from the ack floor happens to replay it).
    */
   readonly maxDeliver?: number;
   /** `file` (default) survives a server restart; `memory` does not. */

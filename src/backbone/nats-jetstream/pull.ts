@@ -1,4 +1,4 @@
-import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 
 /** One message taken from a durable pull consumer, not yet acknowledged. */
 export interface PulledMessage {
@@ -55,35 +55,41 @@ export function createPuller(
     return new Promise((resolve) => {
       const got: PulledMessage[] = [];
       const inbox = createInbox();
+      let subscription: Subscription | undefined;
+      let timer: NodeJS.Timeout | undefined = undefined;
+      let over = false;
       const finish = (clean: boolean) => {
+        if (over) return;
+        over = true;
         clearTimeout(timer);
-        subscription.unsubscribe();
+        subscription?.unsubscribe();
         abort = undefined;
         resolve({ messages: got, clean });
       };
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      abort = () => finish(false);
-      const subscription = nc.subscribe(inbox, {
-        callback: (error, msg) => {
-          if (error) return finish(false);
-          const pulled = parseDelivery(msg);
-          if (pulled) {
-            got.push(pulled);
-            if (got.length >= want) finish(true);
-            return;
-          }
-          const code = msg.headers?.code ?? 0;
-          if (code === 100) return; // idle heartbeat
-          // 404 no messages, 408 request expired (or no_wait ran dry): the server is done with it.
-          // 409 (consumer deleted, leadership change, too many waiting pulls) leaves the state unknown.
-          finish(code === 404 || code === 408);
-        },
-      });
       try {
+        subscription = nc.subscribe(inbox, {
+          callback: (error, msg) => {
+            if (error) return finish(false);
+            const pulled = parseDelivery(msg);
+            if (pulled) {
+              got.push(pulled);
+              if (got.length >= want) finish(true);
+              return;
+            }
+            const code = msg.headers?.code ?? 0;
+            if (code === 100) return; // idle heartbeat
+            // 404 no messages, 408 request expired (or no_wait ran dry): the server is done with it.
+            // 409 (consumer deleted, leadership change, too many waiting pulls) leaves the state unknown.
+            finish(code === 404 || code === 408);
+          },
+        });
         nc.publish(api, JSON.stringify({ batch: want, ...body }), { reply: inbox });
       } catch {
-        finish(false);
+        // A closed or draining connection refuses at once.
+        return finish(false);
       }
+      timer = setTimeout(() => finish(false), timeoutMs);
+      abort = () => finish(false);
     });
   }
 
@@ -106,7 +112,11 @@ export function createPuller(
     ack: (messages) => settle(messages, '+ACK'),
     nak: (messages) => settle(messages, '-NAK'),
     working(messages) {
-      for (const m of messages) nc.publish(m.reply, '+WPI');
+      try {
+        for (const m of messages) nc.publish(m.reply, '+WPI');
+      } catch {
+        // Connection gone: the ack wait runs out and the messages come again; nothing to do here.
+      }
     },
     close() {
       abort?.();

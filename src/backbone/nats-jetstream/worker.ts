@@ -144,7 +144,9 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
       });
       try {
         await puller.nak(pulled);
-        expectFirst = pulled[0]!.streamSequence;
+        // Past maxDeliver the server stops offering the message: then nothing is to come first.
+        const spent = config.maxDeliver !== -1 && pulled[0]!.deliveryCount >= config.maxDeliver;
+        expectFirst = spent ? undefined : pulled[0]!.streamSequence;
       } catch {
         resync = true;
       }
