@@ -10,3 +10,4 @@ export * from './relay/index.js';
 export * from './backbone/index.js';
 export * from './consumer/index.js';
 export * from './dlq/index.js';
+export * from './obs/index.js';
