@@ -10,4 +10,6 @@ export * from './relay/index.js';
 export * from './backbone/index.js';
 export * from './consumer/index.js';
 export * from './dlq/index.js';
+export * from './replay/index.js';
+export * from './operations/index.js';
 export * from './obs/index.js';

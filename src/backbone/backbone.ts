@@ -61,6 +61,31 @@ export interface BackboneCapabilities {
   readonly transactionalPublish: boolean;
 }
 
+/** A slice of a backbone's retained history, for replays. Positions are `BackboneMessage.offset`s. */
+export interface HistoryQuery {
+  /** First position to include (default: the oldest retained). */
+  readonly fromPosition?: number;
+  /** Start at the first message appended at or after this time (instead of `fromPosition`). */
+  readonly fromTime?: Date;
+  /** Last position to include (default: the newest now). */
+  readonly toPosition?: number;
+  /** Stop after the last message appended at or before this time. */
+  readonly toTime?: Date;
+  /** Only messages with these partition keys. */
+  readonly keys?: readonly string[];
+  /** Messages per batch (default 500). */
+  readonly batchSize?: number;
+}
+
+export interface History {
+  /** Messages in the slice when it was opened. */
+  readonly total: number;
+  /** Position of the newest message retained when the slice was opened (0 if none). */
+  readonly head: number;
+  /** The slice in position order, so per-key order holds. */
+  batches(): AsyncIterable<readonly BackboneMessage[]>;
+}
+
 /**
  * The notification channel between contexts.
  *
@@ -76,6 +101,11 @@ export interface Backbone {
   /** The database a transactional publish must use, when `capabilities.transactionalPublish`. */
   readonly database?: Db;
   publish(batch: readonly Envelope[], options?: PublishOptions): Promise<void>;
+  /**
+   * Reads retained messages again, for replay and bootstrap; present on adapters that keep
+   * history. Throws `TM_INVALID_ARGUMENT` for a range outside what is retained.
+   */
+  history?(query: HistoryQuery): Promise<History>;
   subscribe(group: string, handler: BatchHandler, options?: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
 }

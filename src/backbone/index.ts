@@ -3,6 +3,8 @@ export type {
   BackboneCapabilities,
   BackboneMessage,
   BatchHandler,
+  History,
+  HistoryQuery,
   PublishOptions,
   SubscribeOptions,
   Subscription,

@@ -3,7 +3,7 @@ import type { BackboneMessage, Subscription } from '../backbone/backbone.js';
 import { contentDigest } from '../envelope/canonical.js';
 import type { Envelope } from '../envelope/types.js';
 import { parseEnvelope } from '../envelope/validate.js';
-import { TidemarkError, isTidemarkError } from '../errors.js';
+import { isTidemarkError } from '../errors.js';
 import type { Unlisten } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 import { deadLetterStatements, dlqChannel } from '../dlq/sql.js';
@@ -11,6 +11,8 @@ import { backoffDelay } from '../util/backoff.js';
 import { Wakeup, sleep } from '../util/wakeup.js';
 import { createApplier, type ApplyResult } from './apply.js';
 import { consumerStatements } from './sql.js';
+import { operationRunner } from './operations.js';
+import { operationsChannel } from '../operations/requests.js';
 import type { Consumer, ConsumerOptions, Logger, Outcome, RepairResult } from './types.js';
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
@@ -32,7 +34,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let repairLoop: Promise<void> | undefined;
   let running = false;
   const repairWakeup = new Wakeup();
-  let unlisten: Unlisten | undefined;
+  let unlisten: Unlisten[] = [];
 
   const emit = (outcomes: Outcome[]): Outcome[] => {
     for (const outcome of outcomes) options.onOutcome?.(outcome);
@@ -184,18 +186,25 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     if (failed) throw failed.reason;
   }
 
-  async function runRepairs(): Promise<void> {
+  /** Background work an operator can ask for: released dead letters and operation requests. */
+  async function runMaintenance(self: Consumer): Promise<void> {
+    const runOperations = operationRunner(self, db, schema, options.backbone, logger);
     while (running) {
       try {
         await repair();
       } catch (error) {
         logger.error({ consumer: name, err: error }, 'dead-letter repair pass failed');
       }
+      try {
+        await runOperations();
+      } catch (error) {
+        logger.error({ consumer: name, err: error }, 'operation pass failed');
+      }
       await repairWakeup.wait(options.repairIntervalMs ?? 1_000);
     }
   }
 
-  return {
+  const self: Consumer = {
     name,
     get subscription() {
       return subscription;
@@ -203,8 +212,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     async start() {
       if (running) return;
       running = true;
-      unlisten = await db.listen(dlqChannel(schema), () => repairWakeup.signal()).catch(() => undefined);
-      repairLoop = runRepairs();
+      for (const channel of [dlqChannel(schema), operationsChannel(schema)]) {
+        const stop = await db.listen(channel, () => repairWakeup.signal()).catch(() => undefined);
+        if (stop) unlisten.push(stop);
+      }
+      repairLoop = runMaintenance(self);
       subscription = await options.backbone.subscribe(name, handleBatch, {
         concurrency: options.partitionConcurrency,
         batchSize: options.batchSize,
@@ -218,8 +230,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       await subscription?.stop();
       subscription = undefined;
       await repairLoop;
-      await unlisten?.().catch(() => undefined);
-      unlisten = undefined;
+      await Promise.all(unlisten.map((stop) => stop().catch(() => undefined)));
+      unlisten = [];
     },
     handle,
     repair,
@@ -231,4 +243,5 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       return Number((await db.query<{ held: number }>(sql.heldCount, [name])).rows[0]?.held ?? 0);
     },
   };
+  return self;
 }

@@ -6,6 +6,7 @@ import { TidemarkError } from '../../errors.js';
 import { partitionOf } from '../partition.js';
 import { logStatements } from './sql.js';
 import { joinGroup, type GroupTiming } from './group.js';
+import { openHistory } from './history.js';
 
 export interface PostgresLogOptions {
   /** The database holding the log (for the embedded mode, the authority's database). */
@@ -26,6 +27,7 @@ export interface PartitionLag {
 }
 
 export interface PostgresLogBackbone extends Backbone {
+  history: NonNullable<Backbone['history']>;
   /** Per-partition progress of one consumer group. */
   groupLag(group: string): Promise<PartitionLag[]>;
 }
@@ -105,6 +107,7 @@ export async function createPostgresLog(options: PostgresLogOptions): Promise<Po
       subscriptions.add(subscription);
       return subscription;
     },
+    history: (query) => openHistory(db, sql, query),
     async groupLag(group: string) {
       const result = await db.query<PartitionLag>(sql.groupLag, [group]);
       return result.rows.map((r) => ({

@@ -39,6 +39,14 @@ export function logStatements(s: string, schema: string) {
       WHERE consumer_group = $1 AND partition = $2 AND owner = $3`,
     release: `UPDATE ${s}.log_checkpoints SET owner = NULL, lease_until = NULL
       WHERE consumer_group = $1 AND partition = $2 AND owner = $3`,
+    head: `SELECT coalesce(max(log_offset), 0) AS head FROM ${s}.log`,
+    firstAtOrAfter: `SELECT min(log_offset) AS position FROM ${s}.log WHERE appended_at >= $1`,
+    lastAtOrBefore: `SELECT max(log_offset) AS position FROM ${s}.log WHERE appended_at <= $1`,
+    historyCount: `SELECT count(*)::bigint AS n FROM ${s}.log
+      WHERE log_offset >= $1 AND log_offset <= $2 AND ($3::text[] IS NULL OR partition_key = ANY($3))`,
+    historyPage: `SELECT partition, log_offset, envelope FROM ${s}.log
+      WHERE log_offset > $1 AND log_offset <= $2 AND ($3::text[] IS NULL OR partition_key = ANY($3))
+      ORDER BY log_offset LIMIT $4`,
     groupLag: `SELECT c.partition, c.log_offset AS committed,
         coalesce((SELECT max(l.log_offset) FROM ${s}.log l WHERE l.partition = c.partition), 0) AS head,
         (SELECT count(*) FROM ${s}.log l WHERE l.partition = c.partition AND l.log_offset > c.log_offset) AS pending,

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { createDeadLetterAdmin, type DeadLetter, type DeadLetterDetail } from '../../dlq/index.js';
 import { TidemarkError } from '../../errors.js';
 import { connect } from '../connect.js';
 import { positiveInteger } from '../options.js';
+import { currentUser } from '../user.js';
 
 interface Globals {
   db?: string;
@@ -23,14 +23,6 @@ function status(value: string): (typeof statuses)[number] {
   }
   return value as (typeof statuses)[number];
 }
-
-const currentUser = (): string => {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-};
 
 function table(rows: readonly DeadLetter[]): string {
   if (rows.length === 0) return 'No dead letters.';

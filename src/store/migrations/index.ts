@@ -1,7 +1,8 @@
 import type { Migration } from './migration.js';
 import { spine } from './001_spine.js';
+import { operations } from './003_operations.js';
 
 export type { Migration } from './migration.js';
 
 /** All migrations, oldest first. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [spine];
+export const migrations: readonly Migration[] = [spine, operations];

@@ -1,0 +1,2 @@
+export { operationRequests, operationsChannel } from './requests.js';
+export type { OperationRequest, OperationRequests, OperationKind, OperationStatus } from './requests.js';

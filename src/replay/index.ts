@@ -1,0 +1,1 @@
+export { replay, type ReplayOptions, type ReplayProgress, type ReplayResult } from './replay.js';
