@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { postgresAvailable, postgresUrl, serverDb, type TestDb } from '../support/services.js';
+import { waitUntil } from '../support/wait.js';
+import { createPostgresLog } from '../../src/backbone/index.js';
+import { createConsumer, type Consumer } from '../../src/consumer/index.js';
+import { createEnvelope } from '../../src/envelope/index.js';
+
+const run = promisify(execFile);
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const available = await postgresAvailable();
+
+describe.runIf(available)('tidemark replay (server PostgreSQL, a running consumer does the work)', () => {
+  let t: TestDb;
+  let consumer: Consumer;
+  let applied = 0;
+
+  const tidemark = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run(
+        process.execPath,
+        ['--import', 'tsx', main, ...args, '--db', postgresUrl, '--schema', t.schema],
+        { timeout: 60_000 },
+      );
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const e = error as { code: number; stdout: string; stderr: string };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+
+  beforeAll(async () => {
+    t = await serverDb();
+    const backbone = await createPostgresLog({
+      db: t.db,
+      schema: t.schema,
+      partitions: 2,
+      timing: { pollMs: 20 },
+    });
+    consumer = createConsumer({
+      name: 'billing',
+      db: t.db,
+      backbone,
+      schema: t.schema,
+      repairIntervalMs: 100,
+      onOutcome: (o) => {
+        if (o.kind === 'applied') applied++;
+      },
+      handlers: { customer: { async apply() {} } },
+    });
+    await backbone.publish(
+      Array.from({ length: 30 }, (_, i) =>
+        createEnvelope({
+          kind: 'state',
+          authority: 'profile',
+          entityType: 'customer',
+          entityId: `c${i % 5}`,
+          entityVersion: Math.floor(i / 5) + 1,
+          data: {},
+        }),
+      ),
+    );
+    await consumer.start();
+    await waitUntil(async () => applied, 30, 20_000, 'the consumer to apply the history');
+  });
+  afterAll(async () => {
+    await consumer.stop();
+    await t.cleanup();
+  });
+
+  it('replays a range into the consumer and reports that it already had every event', async () => {
+    const result = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--from-position',
+      '1',
+      '--reason',
+      'audit check',
+      '--json',
+    );
+    expect(result.code).toBe(0);
+    const request = JSON.parse(result.stdout) as { status: string; result: Record<string, number> };
+    expect(request.status).toBe('done');
+    expect(request.result).toMatchObject({ delivered: 30, duplicate: 30, applied: 0 });
+    const human = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--keys',
+      'customer/c1',
+      '--reason',
+      'one key',
+    );
+    expect(human.stdout).toMatch(/delivered 6 of 6 events: 0 applied, 6 already there/);
+    const audit = await t.db.query(`SELECT action, target FROM "${t.schema}".operator_audit ORDER BY id`);
+    expect(audit.rows).toEqual([
+      { action: 'operation.replay', target: 'consumer:billing' },
+      { action: 'operation.replay', target: 'consumer:billing' },
+    ]);
+  });
+
+  it('reports a range beyond the log as a failed request with the reason, applying nothing', async () => {
+    const result = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--from-position',
+      '999',
+      '--reason',
+      'typo',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /failed: the range starts at position 999, beyond the end of the log \(position 30\)/,
+    );
+  });
+
+  it('names malformed options and the fix', async () => {
+    const badTime = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--from-time',
+      'yesterday',
+      '--reason',
+      'x y z',
+    );
+    expect(badTime.stderr).toMatch(
+      /--from-time needs a date and time such as 2026-11-26T09:00:00Z \(got "yesterday"\)/,
+    );
+    const noReason = await tidemark('replay', '--consumer', 'billing');
+    expect(noReason.stderr).toMatch(/required option '--reason <text>' not specified/);
+    const reversed = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--from-position',
+      '9',
+      '--to-position',
+      '3',
+      '--reason',
+      'x y z',
+    );
+    expect(reversed.stderr).toMatch(/--to-position 3 is before --from-position 9/);
+  });
+});
