@@ -75,6 +75,11 @@ export interface HistoryQuery {
   readonly keys?: readonly string[];
   /** Messages per batch (default 500). */
   readonly batchSize?: number;
+  /**
+   * Read through this open transaction; only for adapters whose history lives in `database`
+   * (postgres-log), when the caller holds a transaction on it.
+   */
+  readonly tx?: Sql;
 }
 
 export interface History {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerDlq } from './commands/dlq.js';
-import { registerReplay } from './commands/replay.js';
+import { registerOperations, registerRebuild } from './commands/operations.js';
 import { reportFailure } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -19,7 +19,8 @@ const program = new Command()
 
 registerDemo(program);
 registerDlq(program);
-registerReplay(program);
+registerOperations(program);
+registerRebuild(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -25,11 +25,24 @@ export type ApplyResult =
  * handler, applied version, and the release of held successors. Everything it records
  * commits or rolls back with the handler's own writes.
  */
-export function createApplier(
-  name: string,
-  s: string,
-  handlers: Readonly<Record<string, EntityHandler<unknown>>>,
-) {
+/** The lock key every apply of `consumer` shares and a rebuild's swap takes exclusively. */
+export const consumerLockKey = (consumer: string): string => `tidemark.consumer:${consumer}`;
+
+export interface ApplierSetup {
+  /** Name under which inbox, applied versions and held events are kept. */
+  readonly name: string;
+  /** The consumer the handlers are told they work for. */
+  readonly consumer: string;
+  /** Quoted Tidemark schema. */
+  readonly s: string;
+  readonly handlers: Readonly<Record<string, EntityHandler<unknown>>>;
+  readonly table: (name: string) => string;
+  /** Shared lock key; a rebuild's swap takes it exclusively to pause the live applier. */
+  readonly lockKey: string;
+}
+
+export function createApplier(setup: ApplierSetup) {
+  const { name, s, handlers, table, lockKey } = setup;
   const sql = consumerStatements(s);
   const dlq = deadLetterStatements(s);
 
@@ -43,14 +56,14 @@ export function createApplier(
         { context: { consumer: name, entityType: envelope.entitytype } },
       );
     }
-    await handler.apply(tx, envelope, { consumer: name, attempt });
+    await handler.apply(tx, envelope, { consumer: setup.consumer, attempt, table });
     await tx.query(sql.setApplied, [name, envelope.entitytype, envelope.entityid, envelope.entityversion]);
   }
 
   return async function applyInTransaction(tx: Sql, request: ApplyRequest): Promise<ApplyResult> {
     const { envelope, digest, attempt } = request;
     const { authority, id, entitytype: type, entityid: entityId, entityversion: version } = envelope;
-    await tx.query(sql.lockEntity, [JSON.stringify([name, type, entityId])]);
+    await tx.query(sql.lockEntity, [JSON.stringify([name, type, entityId]), lockKey]);
     const found = (
       await tx.query<{ digest: string | null; version: number | null; blocked_by: number | null }>(
         sql.lookup,

@@ -9,7 +9,9 @@ import { quoteIdentifier } from '../store/identifier.js';
 import { deadLetterStatements, dlqChannel } from '../dlq/sql.js';
 import { backoffDelay } from '../util/backoff.js';
 import { Wakeup, sleep } from '../util/wakeup.js';
-import { createApplier, type ApplyResult } from './apply.js';
+import { consumerLockKey, createApplier, type ApplyResult } from './apply.js';
+import { projectionTables } from './projection.js';
+import { rebuildProjection } from './rebuild.js';
 import { consumerStatements } from './sql.js';
 import { operationRunner } from './operations.js';
 import { operationsChannel } from '../operations/requests.js';
@@ -29,7 +31,17 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const maxAttempts = options.retry?.attempts ?? 5;
   const isRetryable = options.retry?.isRetryable ?? defaultIsRetryable;
   const keyLimit = pLimit(options.keyConcurrency ?? 8);
-  const applyInTransaction = createApplier(name, s, options.handlers);
+  const projection = options.projection
+    ? projectionTables(name, options.projection.tables, options.projection.schema ?? schema)
+    : undefined;
+  const applyInTransaction = createApplier({
+    name,
+    consumer: name,
+    s,
+    handlers: options.handlers,
+    table: projection?.live ?? projectionTables(name, [], schema).live,
+    lockKey: consumerLockKey(name),
+  });
   let subscription: Subscription | undefined;
   let repairLoop: Promise<void> | undefined;
   let running = false;
@@ -235,6 +247,16 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     },
     handle,
     repair,
+    rebuild: (rebuildOptions = {}) =>
+      rebuildProjection({
+        db,
+        s,
+        name,
+        backbone: options.backbone,
+        handlers: options.handlers,
+        projection,
+        onProgress: rebuildOptions.onProgress,
+      }),
     async appliedVersion(entityType, entityId) {
       const r = await db.query<{ version: number }>(sql.projectionVersion, [name, entityType, entityId]);
       return Number(r.rows[0]?.version ?? 0);

@@ -9,5 +9,6 @@ export type {
   Logger,
   RetryPolicy,
   RepairResult,
+  RebuildResult,
 } from './types.js';
 export { decide, type ApplyDecision } from './apply-rules.js';

@@ -18,7 +18,7 @@ function historyQuery(params: Record<string, unknown>): HistoryQuery {
 }
 
 /**
- * Carries out operation requests addressed to this consumer (replays today). Runs them one at
+ * Carries out operation requests addressed to this consumer (replays, rebuilds). Runs them one at
  * a time; another instance of the same consumer never takes the same request.
  */
 export function operationRunner(
@@ -33,17 +33,18 @@ export function operationRunner(
 
   async function execute(request: OperationRequest): Promise<Record<string, unknown>> {
     let lastWrite = 0;
-    const result = await replay({
-      consumer,
-      backbone,
-      query: historyQuery(request.params),
-      onProgress: ({ done, total }) => {
-        const now = Date.now();
-        if (now - lastWrite < 250 && done < total) return;
-        lastWrite = now;
-        void requests.progress(request.id, done, total).catch(() => undefined);
-      },
-    });
+    const onProgress = ({ done, total }: { done: number; total: number }) => {
+      const now = Date.now();
+      if (now - lastWrite < 250 && done < total) return;
+      lastWrite = now;
+      void requests.progress(request.id, done, total).catch(() => undefined);
+    };
+    if (request.kind === 'rebuild') {
+      const result = await consumer.rebuild({ onProgress });
+      await requests.progress(request.id, result.replayed, result.replayed);
+      return { ...result };
+    }
+    const result = await replay({ consumer, backbone, query: historyQuery(request.params), onProgress });
     await requests.progress(request.id, result.delivered, result.total);
     return result;
   }

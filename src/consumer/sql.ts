@@ -7,7 +7,9 @@ export function consumerStatements(s: string) {
   return {
     // Serialises everything this consumer does to one entity, even across instances during a
     // rebalance, and even before the entity has a row that FOR UPDATE could lock.
-    lockEntity: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+    // The shared lock on the whole consumer lets a rebuild's swap stop every apply for a moment.
+    lockEntity: `SELECT pg_advisory_xact_lock_shared(hashtextextended($2, 0)), pg_advisory_xact_lock(hashtextextended($1, 0))`,
+    lockConsumer: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
     // blocked_by: an earlier dead letter of the same key this event must wait behind ($7 limits
     // it to rows queued before a dead letter being drained).
     lookup: `SELECT

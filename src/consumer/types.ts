@@ -8,6 +8,12 @@ export interface ApplyContext {
   readonly consumer: string;
   /** Delivery attempt of the batch this event came in (1 = first). */
   readonly attempt: number;
+  /**
+   * The quoted, schema-qualified name to write for one of the consumer's projection tables
+   * (declared in `projection.tables`). Write through it and the projection can be rebuilt:
+   * during a rebuild it names the shadow table.
+   */
+  table(name: string): string;
 }
 
 /** Applies events of one entity type to the consumer's local projection. */
@@ -72,6 +78,11 @@ export interface ConsumerOptions {
   /** Handlers by entity type; an event of another type is dead-lettered with a reason. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entity type has its own payload type
   readonly handlers: Readonly<Record<string, EntityHandler<any>>>;
+  /**
+   * The tables the handlers write, in `schema` (default: the consumer's Tidemark schema).
+   * Declaring them (and writing through `context.table(name)`) makes the projection rebuildable.
+   */
+  readonly projection?: { readonly schema?: string; readonly tables: readonly string[] };
   /** Entities applied at the same time within one batch (default 8). */
   readonly keyConcurrency?: number;
   /** Partitions handled at the same time (default 4). */
@@ -92,6 +103,16 @@ export interface RepairResult {
   readonly failed: number;
 }
 
+export interface RebuildResult {
+  /** Events read from history, including the catch-up inside the swap. */
+  readonly replayed: number;
+  /** Events applied to the new projection. */
+  readonly applied: number;
+  /** History position the new projection is complete up to. */
+  readonly position: number;
+  readonly tables: readonly string[];
+}
+
 export interface Consumer {
   readonly name: string;
   start(): Promise<void>;
@@ -104,6 +125,14 @@ export interface Consumer {
    * on its own; call it directly in tools and tests.
    */
   repair(): Promise<RepairResult>;
+  /**
+   * Rebuilds the projection from the backbone's history into shadow tables while the live ones
+   * keep serving, then swaps them in one transaction. Needs `projection.tables` and a backbone
+   * with history.
+   */
+  rebuild(options?: {
+    onProgress?: (progress: { done: number; total: number }) => void;
+  }): Promise<RebuildResult>;
   /** Version of `entityType/entityId` this consumer has applied (0 if none). */
   appliedVersion(entityType: string, entityId: string): Promise<number>;
   /** Events held back waiting for a missing earlier version. */

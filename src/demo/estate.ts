@@ -47,18 +47,20 @@ export async function createBusinessTables(
 }
 
 /** Billing replaces its copy with the newest state (event-carried state transfer). */
-export function billingHandler(schema: string): EntityHandler<CustomerState> {
-  const b = quoteIdentifier(schema);
+export const billingTables = ['billing_accounts'] as const;
+
+export function billingHandler(): EntityHandler<CustomerState> {
   return {
     kinds: ['state', 'tombstone'],
-    async apply(tx: Sql, event) {
+    async apply(tx: Sql, event, context) {
+      const accounts = context.table('billing_accounts');
       if (event.eventkind === 'tombstone') {
-        await tx.query(`DELETE FROM ${b}.billing_accounts WHERE customer_id = $1`, [event.entityid]);
+        await tx.query(`DELETE FROM ${accounts} WHERE customer_id = $1`, [event.entityid]);
         return;
       }
       const state = event.data!;
       await tx.query(
-        `INSERT INTO ${b}.billing_accounts (customer_id, name, address, version) VALUES ($1, $2, $3, $4)
+        `INSERT INTO ${accounts} (customer_id, name, address, version) VALUES ($1, $2, $3, $4)
          ON CONFLICT (customer_id) DO UPDATE SET name = $2, address = $3, version = $4`,
         [event.entityid, state.name, state.address, event.entityversion],
       );
@@ -67,15 +69,17 @@ export function billingHandler(schema: string): EntityHandler<CustomerState> {
 }
 
 /** Communications reacts to what happened: registrations and address changes, in order. */
-export function communicationsHandler(schema: string): EntityHandler<CustomerRegistered | AddressChanged> {
-  const c = quoteIdentifier(schema);
+export const communicationsTables = ['contacts'] as const;
+
+export function communicationsHandler(): EntityHandler<CustomerRegistered | AddressChanged> {
   return {
     kinds: ['domain'],
-    async apply(tx: Sql, event) {
+    async apply(tx: Sql, event, context) {
+      const contacts = context.table('contacts');
       if (event.type === 'CustomerRegistered') {
         const data = event.data as CustomerRegistered;
         await tx.query(
-          `INSERT INTO ${c}.contacts (customer_id, name, address, version) VALUES ($1, $2, $3, $4)`,
+          `INSERT INTO ${contacts} (customer_id, name, address, version) VALUES ($1, $2, $3, $4)`,
           [event.entityid, data.name, data.address, event.entityversion],
         );
         return;
@@ -83,7 +87,7 @@ export function communicationsHandler(schema: string): EntityHandler<CustomerReg
       if (event.type === 'AddressChanged') {
         const data = event.data as AddressChanged;
         const updated = await tx.query(
-          `UPDATE ${c}.contacts SET address = $2, version = $3, address_changes = address_changes + 1
+          `UPDATE ${contacts} SET address = $2, version = $3, address_changes = address_changes + 1
            WHERE customer_id = $1`,
           [event.entityid, data.address, event.entityversion],
         );

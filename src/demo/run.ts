@@ -12,7 +12,9 @@ import { sleep } from '../util/wakeup.js';
 import { compareCopies, percentile, type Comparison } from './compare.js';
 import {
   billingHandler,
+  billingTables,
   communicationsHandler,
+  communicationsTables,
   contexts,
   createBusinessTables,
   type Customer,
@@ -141,7 +143,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       db,
       backbone,
       schema: schemas.billing,
-      handlers: { customer: billingHandler(schemas.billing) },
+      handlers: { customer: billingHandler() },
+      projection: { tables: billingTables },
       onOutcome: billingTally.record,
     }),
     createConsumer({
@@ -149,7 +152,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       db,
       backbone,
       schema: schemas.comms,
-      handlers: { customer: communicationsHandler(schemas.comms) },
+      handlers: { customer: communicationsHandler() },
+      projection: { tables: communicationsTables },
       onOutcome: commsTally.record,
     }),
   ];

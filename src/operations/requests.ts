@@ -3,7 +3,7 @@ import { quoteIdentifier } from '../store/identifier.js';
 import { TidemarkError } from '../errors.js';
 import { recordAudit } from '../dlq/audit.js';
 
-export type OperationKind = 'replay';
+export type OperationKind = 'replay' | 'rebuild';
 export type OperationStatus = 'pending' | 'running' | 'done' | 'failed';
 
 export interface OperationRequest {

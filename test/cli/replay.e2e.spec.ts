@@ -15,6 +15,7 @@ const available = await postgresAvailable();
 describe.runIf(available)('tidemark replay (server PostgreSQL, a running consumer does the work)', () => {
   let t: TestDb;
   let consumer: Consumer;
+  let ledger: Consumer;
   let applied = 0;
 
   const tidemark = async (...args: string[]) => {
@@ -64,8 +65,29 @@ describe.runIf(available)('tidemark replay (server PostgreSQL, a running consume
     );
     await consumer.start();
     await waitUntil(async () => applied, 30, 20_000, 'the consumer to apply the history');
+    await t.db.query(`CREATE TABLE "${t.schema}".names (id text PRIMARY KEY, version int NOT NULL)`);
+    ledger = createConsumer({
+      name: 'ledger',
+      db: t.db,
+      backbone,
+      schema: t.schema,
+      repairIntervalMs: 100,
+      projection: { tables: ['names'] },
+      handlers: {
+        customer: {
+          async apply(tx, e, context) {
+            await tx.query(
+              `INSERT INTO ${context.table('names')} VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET version = $2`,
+              [e.entityid, e.entityversion],
+            );
+          },
+        },
+      },
+    });
+    await ledger.start();
   });
   afterAll(async () => {
+    await ledger.stop();
     await consumer.stop();
     await t.cleanup();
   });
@@ -145,5 +167,22 @@ describe.runIf(available)('tidemark replay (server PostgreSQL, a running consume
       'x y z',
     );
     expect(reversed.stderr).toMatch(/--to-position 3 is before --from-position 9/);
+  });
+
+  it('rebuilds a projection through a running consumer and reports the swap', async () => {
+    await t.db.query(`DELETE FROM "${t.schema}".names WHERE id = 'c2'`);
+    const result = await tidemark('rebuild', '--consumer', 'ledger', '--reason', 'lost a row');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /Rebuild #\d+ of ledger replayed 30 events \(\d+ took effect\) into fresh copies of names and swapped them in at position 30/,
+    );
+    const names = await t.db.query(`SELECT id, version FROM "${t.schema}".names ORDER BY id`);
+    expect(names.rows).toEqual(['c0', 'c1', 'c2', 'c3', 'c4'].map((id) => ({ id, version: 6 })));
+  });
+
+  it('fails a rebuild of a consumer that declares no projection tables, saying what to declare', async () => {
+    const result = await tidemark('rebuild', '--consumer', 'billing', '--reason', 'try it');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/Rebuild #\d+ failed: consumer 'billing' declares no projection.tables/);
   });
 });

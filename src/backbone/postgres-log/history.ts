@@ -1,6 +1,6 @@
 import type { BackboneMessage, History, HistoryQuery } from '../backbone.js';
 import type { Envelope } from '../../envelope/types.js';
-import type { Db } from '../../store/db.js';
+import type { Db, Sql } from '../../store/db.js';
 import { TidemarkError } from '../../errors.js';
 import type { logStatements } from './sql.js';
 
@@ -10,10 +10,11 @@ function invalid(message: string, context: Record<string, unknown>): never {
 
 /** Opens a slice of the log; offsets increase in commit order, so position order keeps per-key order. */
 export async function openHistory(
-  db: Db,
+  database: Db,
   sql: ReturnType<typeof logStatements>,
   query: HistoryQuery,
 ): Promise<History> {
+  const db: Sql = query.tx ?? database;
   const head = Number((await db.query<{ head: number }>(sql.head)).rows[0]?.head ?? 0);
   let from = query.fromPosition ?? 1;
   let to = query.toPosition ?? head;

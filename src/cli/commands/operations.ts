@@ -37,8 +37,15 @@ function time(option: string) {
 }
 
 function summary(request: OperationRequest): string {
-  if (request.status === 'failed') return `Replay #${request.id} failed: ${request.error}`;
+  const title = request.kind === 'rebuild' ? 'Rebuild' : 'Replay';
+  if (request.status === 'failed') return `${title} #${request.id} failed: ${request.error}`;
   const r = request.result ?? {};
+  if (request.kind === 'rebuild') {
+    return (
+      `Rebuild #${request.id} of ${request.consumer} replayed ${r.replayed} events (${r.applied} took effect) into ` +
+      `fresh copies of ${(r.tables as string[] | undefined)?.join(', ')} and swapped them in at position ${r.position}.`
+    );
+  }
   return (
     `Replay #${request.id} for ${request.consumer} delivered ${r.delivered ?? request.done} of ${r.total ?? request.total} events: ` +
     `${r.applied ?? 0} applied, ${r.duplicate ?? 0} already there, ${r.held ?? 0} held for order, ` +
@@ -79,7 +86,7 @@ async function follow(
   return request;
 }
 
-export function registerReplay(program: Command): void {
+export function registerOperations(program: Command): void {
   program
     .command('operation <id>')
     .description('show (and follow) an operation request such as a replay')
@@ -184,4 +191,61 @@ export function registerReplay(program: Command): void {
         await db.close();
       }
     });
+}
+
+export function registerRebuild(program: Command): void {
+  program
+    .command('rebuild')
+    .description("rebuild a consumer's projection from history into shadow tables, then swap them in")
+    .requiredOption('--consumer <name>', 'the consumer whose projection to rebuild')
+    .option('--db <address>', "the consumer's database: postgres://… or pglite:<dir> (default: $TIDEMARK_DB)")
+    .option('--schema <name>', 'Tidemark schema (default: $TIDEMARK_SCHEMA or tidemark)')
+    .requiredOption('--reason <text>', 'why (recorded in the audit log)')
+    .option('--actor <name>', 'who (default: the current user)')
+    .option('--no-wait', 'return once the request is recorded instead of following its progress')
+    .option(
+      '--timeout <seconds>',
+      'stop following after this long (the rebuild goes on)',
+      positiveInteger('--timeout'),
+      3600,
+    )
+    .option('--json', 'print JSON')
+    .action(
+      async (opts: {
+        consumer: string;
+        db?: string;
+        schema?: string;
+        reason: string;
+        actor?: string;
+        wait: boolean;
+        timeout: number;
+        json?: boolean;
+      }) => {
+        const { db, schema } = await connect(opts);
+        const bar = progressBar();
+        try {
+          const requests = operationRequests(db, schema);
+          const request = await requests.request({
+            consumer: opts.consumer,
+            kind: 'rebuild',
+            params: {},
+            actor: opts.actor ?? currentUser(),
+            reason: opts.reason,
+          });
+          if (!opts.wait) {
+            process.stdout.write(
+              opts.json
+                ? `${JSON.stringify(request)}\n`
+                : `Rebuild #${request.id} requested; a running instance of ${opts.consumer} will carry it out.\n`,
+            );
+            return;
+          }
+          const finished = await follow(requests, request, opts, bar);
+          if (finished.status === 'failed') process.exitCode = 1;
+        } finally {
+          bar.clear();
+          await db.close();
+        }
+      },
+    );
 }
