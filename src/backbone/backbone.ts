@@ -111,6 +111,13 @@ export interface Backbone {
    * history. Throws `TM_INVALID_ARGUMENT` for a range outside what is retained.
    */
   history?(query: HistoryQuery): Promise<History>;
+  /** The newest position now (0 for an empty backbone); present with `history`. */
+  position?(): Promise<number>;
+  /**
+   * Makes a group that has not consumed yet start after `position` instead of at the beginning
+   * (used when bootstrapping a consumer from a snapshot). Refused for a group already running.
+   */
+  seek?(group: string, position: number): Promise<void>;
   subscribe(group: string, handler: BatchHandler, options?: SubscribeOptions): Promise<Subscription>;
   close(): Promise<void>;
 }

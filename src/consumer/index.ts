@@ -12,3 +12,9 @@ export type {
   RebuildResult,
 } from './types.js';
 export { decide, type ApplyDecision } from './apply-rules.js';
+export {
+  bootstrapConsumer,
+  type BootstrapOptions,
+  type BootstrapResult,
+  type SnapshotRow,
+} from './bootstrap.js';

@@ -28,6 +28,8 @@ export interface PartitionLag {
 
 export interface PostgresLogBackbone extends Backbone {
   history: NonNullable<Backbone['history']>;
+  position: NonNullable<Backbone['position']>;
+  seek: NonNullable<Backbone['seek']>;
   /** Per-partition progress of one consumer group. */
   groupLag(group: string): Promise<PartitionLag[]>;
 }
@@ -108,6 +110,19 @@ export async function createPostgresLog(options: PostgresLogOptions): Promise<Po
       return subscription;
     },
     history: (query) => openHistory(db, sql, query),
+    async position() {
+      return Number((await db.query<{ head: number }>(sql.head)).rows[0]?.head ?? 0);
+    },
+    async seek(group: string, position: number) {
+      const moved = await db.query(sql.seek, [group, partitions, position]);
+      if (moved.rowCount < partitions) {
+        throw new TidemarkError(
+          'TM_INVALID_ARGUMENT',
+          `consumer group '${group}' is running (some partitions are leased), so it cannot be moved; stop it first`,
+          { context: { group, position } },
+        );
+      }
+    },
     async groupLag(group: string) {
       const result = await db.query<PartitionLag>(sql.groupLag, [group]);
       return result.rows.map((r) => ({

@@ -40,6 +40,10 @@ export function logStatements(s: string, schema: string) {
     release: `UPDATE ${s}.log_checkpoints SET owner = NULL, lease_until = NULL
       WHERE consumer_group = $1 AND partition = $2 AND owner = $3`,
     head: `SELECT coalesce(max(log_offset), 0) AS head FROM ${s}.log`,
+    seek: `INSERT INTO ${s}.log_checkpoints (consumer_group, partition, log_offset)
+      SELECT $1, p, $3 FROM generate_series(0, $2::int - 1) AS p
+      ON CONFLICT (consumer_group, partition) DO UPDATE SET log_offset = $3
+      WHERE ${s}.log_checkpoints.owner IS NULL OR ${s}.log_checkpoints.lease_until < now()`,
     firstAtOrAfter: `SELECT min(log_offset) AS position FROM ${s}.log WHERE appended_at >= $1`,
     lastAtOrBefore: `SELECT max(log_offset) AS position FROM ${s}.log WHERE appended_at <= $1`,
     historyCount: `SELECT count(*)::bigint AS n FROM ${s}.log
