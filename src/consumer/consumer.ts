@@ -31,6 +31,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const maxAttempts = options.retry?.attempts ?? 5;
   const isRetryable = options.retry?.isRetryable ?? defaultIsRetryable;
   const keyLimit = pLimit(options.keyConcurrency ?? 8);
+  const batchApply = options.batchApply ?? true;
   const projection = options.projection
     ? projectionTables(name, options.projection.tables, options.projection.schema ?? schema)
     : undefined;
@@ -176,8 +177,47 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
   }
 
+  /**
+   * The fast path: the whole batch in ONE local transaction (one commit instead of one per
+   * event). Each event still goes through the full apply (lock, inbox, rules, handler). If
+   * anything fails, nothing of it stays and the batch takes the careful path instead.
+   */
+  async function applyBatchAtOnce(messages: readonly BackboneMessage[]): Promise<boolean> {
+    const requests: { envelope: Envelope; digest: string; attempt: number }[] = [];
+    const ignored: Outcome[] = [];
+    for (const message of messages) {
+      let envelope: Envelope;
+      try {
+        envelope = parseEnvelope(message.envelope);
+      } catch {
+        return false;
+      }
+      const kinds = options.handlers[envelope.entitytype]?.kinds;
+      if (kinds && !kinds.includes(envelope.eventkind)) ignored.push({ kind: 'ignored', envelope });
+      else requests.push({ envelope, digest: contentDigest(envelope), attempt: message.deliveryAttempt });
+    }
+    let results: ApplyResult[];
+    try {
+      results = await db.transaction(async (tx) => {
+        const out: ApplyResult[] = [];
+        for (const request of requests) out.push(await applyInTransaction(tx, request));
+        return out;
+      });
+    } catch (error) {
+      logger.warn(
+        { consumer: name, events: messages.length, err: error },
+        'batch apply failed; applying one by one',
+      );
+      return false;
+    }
+    emit(ignored);
+    results.forEach((result, i) => emit(toOutcomes(requests[i]!.envelope, result)));
+    return true;
+  }
+
   async function handleBatch(messages: readonly BackboneMessage[]): Promise<void> {
-    // Per key in order, keys side by side.
+    if (batchApply && messages.length > 1 && (await applyBatchAtOnce(messages))) return;
+    // Per key in order, keys side by side, each event in its own transaction with retries.
     const byKey = new Map<string, BackboneMessage[]>();
     for (const message of messages) {
       const key = String((message.envelope as { partitionkey?: unknown }).partitionkey);

@@ -89,6 +89,12 @@ export interface ConsumerOptions {
   readonly partitionConcurrency?: number;
   readonly batchSize?: number;
   readonly retry?: RetryPolicy;
+  /**
+   * Apply a delivered batch in one local transaction when it can (default true): one commit
+   * per batch instead of per event. A batch with any failure falls back to one transaction
+   * per event, with retries and dead letters, so the outcome is the same.
+   */
+  readonly batchApply?: boolean;
   /** How often a started consumer looks for dead letters released by an operator (default 1 s). */
   readonly repairIntervalMs?: number;
   /** Told about every event's outcome, after its transaction committed. */
