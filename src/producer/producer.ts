@@ -37,6 +37,13 @@ export interface AppendOptions {
    * Omit to append whatever the current version is.
    */
   readonly expectedVersion?: number;
+  /**
+   * Caller-versioned mode: the entity's new version, kept by the caller (e.g. the aggregate's
+   * own version column, updated in the same transaction with its own optimistic check).
+   * Tidemark then keeps no version row of its own, which saves one row write per change.
+   * Use one mode per entity type: versions must still grow by exactly one per change.
+   */
+  readonly version?: number;
   readonly id?: string;
   readonly partitionKey?: string;
   readonly correlationId?: string;
@@ -93,6 +100,20 @@ function checkEventList(events: readonly EventInput[], options: AppendOptions): 
       { context: { kinds } },
     );
   }
+  if (options.version !== undefined) {
+    if (!(Number.isSafeInteger(options.version) && options.version >= 1)) {
+      throw new TidemarkError(
+        'TM_INVALID_ARGUMENT',
+        `version must be the entity's new version, an integer of at least 1, got ${JSON.stringify(options.version)}`,
+      );
+    }
+    if (options.expectedVersion !== undefined) {
+      throw new TidemarkError(
+        'TM_INVALID_ARGUMENT',
+        'give either version (you keep the versions) or expectedVersion (Tidemark keeps them), not both',
+      );
+    }
+  }
   if (options.id !== undefined && events.length > 1) {
     throw new TidemarkError(
       'TM_INVALID_ARGUMENT',
@@ -125,6 +146,8 @@ export function createProducer(options: ProducerOptions): Producer {
        INSERT INTO ${s}.entity_versions (entity_type, entity_id, version) VALUES ($1, $2, 1)
        ON CONFLICT (entity_type, entity_id) DO NOTHING
        RETURNING version)
+     ${insertOutbox}`;
+  const insertCallerVersioned = `WITH v AS (SELECT $5::bigint AS version)
      ${insertOutbox}`;
   const updateExpected = `WITH v AS (
        UPDATE ${s}.entity_versions SET version = version + 1, updated_at = now()
@@ -181,7 +204,10 @@ export function createProducer(options: ProducerOptions): Producer {
       });
       const params: unknown[] = [entity.type, entity.id, ids, envelopes];
       let text = upsertAnyVersion;
-      if (expected === 0) text = insertNew;
+      if (appendOptions.version !== undefined) {
+        text = insertCallerVersioned;
+        params.push(appendOptions.version);
+      } else if (expected === 0) text = insertNew;
       else if (expected !== undefined) {
         text = updateExpected;
         params.push(expected);

@@ -125,6 +125,21 @@ describe.each(kinds)('producer append on $name', (kind) => {
     expect(await outboxRows('m2')).toEqual([]);
   });
 
+  it('appends with a version the caller keeps, writing no version row of its own', async () => {
+    const producer = createProducer({ context: 'profile', schema: t.schema });
+    const result = await t.db.transaction((tx) =>
+      producer.append(tx, customer('cv1'), state('Leeds'), { version: 7 }),
+    );
+    expect(result.version).toBe(7);
+    expect((await outboxRows('cv1')).map((r) => r.entity_version)).toEqual([7]);
+    const versions = await t.db.query(`SELECT 1 FROM "${t.schema}".entity_versions WHERE entity_id = 'cv1'`);
+    expect(versions.rows).toEqual([]);
+    for (const bad of [{ version: 0 }, { version: 2, expectedVersion: 1 }]) {
+      const attempt = t.db.transaction((tx) => producer.append(tx, customer('cv1'), state('X'), bad));
+      await expect(attempt).rejects.toMatchObject({ code: 'TM_INVALID_ARGUMENT' });
+    }
+  });
+
   it('rejects a malformed expectedVersion with a specific error', async () => {
     const producer = createProducer({ context: 'profile', schema: t.schema });
     for (const bad of [-1, 1.5, Number.NaN]) {
