@@ -46,6 +46,28 @@ export const errorCodes = {
     retryable: false,
     title: 'Existing stream configuration disagrees with the configured one',
   },
+  /** The authority's read API has no entity of that type and id (or serves no such type). */
+  TM_ENTITY_NOT_FOUND: { status: 404, retryable: false, title: 'Entity not found at the authority' },
+  /** The authority is at an older version than the caller's `minVersion`; it may catch up. */
+  TM_VERSION_NOT_REACHED: {
+    status: 409,
+    retryable: true,
+    title: 'Authority has not reached the requested version',
+  },
+  /** A caller of the read API named no consumer, or one without an allow-list for the type. */
+  TM_CONSUMER_NOT_ALLOWED: {
+    status: 403,
+    retryable: false,
+    title: 'Consumer not allowed to read this entity type',
+  },
+  /** The pull client could not get an answer: network, timeout, 5xx, open breaker, full bulkhead. */
+  TM_AUTHORITY_UNAVAILABLE: { status: 503, retryable: true, title: 'Authority unavailable' },
+  /** The authority answered with something that is not a valid read-API answer. */
+  TM_AUTHORITY_BAD_RESPONSE: {
+    status: 502,
+    retryable: false,
+    title: 'Authority answered with an invalid response',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
