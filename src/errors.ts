@@ -12,6 +12,14 @@ export const errorCodes = {
     title: 'Context is not the authority for this entity type',
   },
   TM_UNKNOWN_ENTITY_TYPE: { status: 422, retryable: false, title: 'Unknown entity type' },
+  /** A topology file (`tidemark.yaml`) has errors; `context.errors` lists each with file, line and column. */
+  TM_TOPOLOGY_INVALID: { status: 422, retryable: false, title: 'Invalid topology file' },
+  /** The topology file to read does not exist. */
+  TM_TOPOLOGY_NOT_FOUND: { status: 404, retryable: false, title: 'Topology file not found' },
+  /** `tidemark init` would overwrite an existing file and `--force` was not given. */
+  TM_TOPOLOGY_EXISTS: { status: 409, retryable: false, title: 'Topology file already exists' },
+  /** A business decision asked of the topology is not declared in it. */
+  TM_UNKNOWN_DECISION: { status: 404, retryable: false, title: 'Unknown business decision' },
   TM_INVALID_IDENTIFIER: { status: 400, retryable: false, title: 'Invalid SQL identifier in configuration' },
   TM_INVALID_ARGUMENT: { status: 400, retryable: false, title: 'Invalid argument' },
   TM_INBOX_ID_CONFLICT: {
