@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerDlq } from './commands/dlq.js';
+import { registerInit } from './commands/init.js';
+import { registerTopology } from './commands/topology.js';
 import { registerOperations, registerRebuild } from './commands/operations.js';
 import { reportFailure } from './errors.js';
 
@@ -19,6 +21,8 @@ const program = new Command()
 
 registerDemo(program);
 registerDlq(program);
+registerInit(program);
+registerTopology(program);
 registerOperations(program);
 registerRebuild(program);
 
