@@ -13,3 +13,4 @@ export * from './dlq/index.js';
 export * from './replay/index.js';
 export * from './operations/index.js';
 export * from './obs/index.js';
+export * from './pull/index.js';

@@ -10,6 +10,7 @@ export {
   type PullClientStats,
   type PulledEntity,
 } from './client.js';
+export { notifyFetchHandler, type FetchedVersion, type NotifyFetchOptions } from './notify-fetch.js';
 export { cacheServes, flightServes, type Read, type ReadOptions, type ReadTier } from './tiers.js';
 export { problemMediaType, problemOf, problemType, type ProblemDocument } from './problem.js';
 export {
