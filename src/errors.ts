@@ -76,6 +76,30 @@ export const errorCodes = {
     retryable: false,
     title: 'Authority answered with an invalid response',
   },
+  /** A JSON Schema for an event type does not parse or compile (bad JSON, unknown keyword or format, wrong `$schema`). */
+  TM_SCHEMA_INVALID: { status: 400, retryable: false, title: 'Invalid event schema' },
+  /** An event's data does not match the schema of its type and `schemaversion`; `context.issues` lists each. */
+  TM_SCHEMA_INVALID_EVENT: {
+    status: 422,
+    retryable: false,
+    title: 'Event data does not match its schema',
+  },
+  /** No schema is registered for the event's type and `schemaversion` (or it carries no `schemaversion`). */
+  TM_SCHEMA_UNKNOWN_VERSION: { status: 422, retryable: false, title: 'Unknown event schema version' },
+  /** A new schema version breaks the type's compatibility mode; `context.changes` lists each breaking change. */
+  TM_SCHEMA_INCOMPATIBLE: {
+    status: 409,
+    retryable: false,
+    title: 'Schema version breaks compatibility',
+  },
+  /** A schema version is already registered with different content; registered versions never change. */
+  TM_SCHEMA_VERSION_EXISTS: {
+    status: 409,
+    retryable: false,
+    title: 'Schema version already registered with other content',
+  },
+  /** Lifting an event to the latest schema version failed: an upcaster is missing or threw. */
+  TM_SCHEMA_UPCAST_FAILED: { status: 500, retryable: false, title: 'Upcasting an event failed' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
