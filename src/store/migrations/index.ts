@@ -1,8 +1,9 @@
 import type { Migration } from './migration.js';
 import { spine } from './001_spine.js';
+import { schemaRegistry } from './002_schema_registry.js';
 import { operations } from './003_operations.js';
 
 export type { Migration } from './migration.js';
 
 /** All migrations, oldest first. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [spine, operations];
+export const migrations: readonly Migration[] = [spine, schemaRegistry, operations];
