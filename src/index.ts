@@ -14,3 +14,4 @@ export * from './replay/index.js';
 export * from './operations/index.js';
 export * from './obs/index.js';
 export * from './pull/index.js';
+export * from './schema/index.js';
