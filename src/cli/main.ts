@@ -6,6 +6,7 @@ import { registerDlq } from './commands/dlq.js';
 import { registerInit } from './commands/init.js';
 import { registerTopology } from './commands/topology.js';
 import { registerOperations, registerRebuild } from './commands/operations.js';
+import { registerSchema } from './commands/schema.js';
 import { reportFailure } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -25,6 +26,7 @@ registerInit(program);
 registerTopology(program);
 registerOperations(program);
 registerRebuild(program);
+registerSchema(program);
 
 try {
   await program.parseAsync(process.argv);
