@@ -15,3 +15,4 @@ export * from './operations/index.js';
 export * from './obs/index.js';
 export * from './pull/index.js';
 export * from './schema/index.js';
+export * from './topology/index.js';

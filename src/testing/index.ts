@@ -25,3 +25,4 @@ export {
   type Gate,
   type Recorder,
 } from './backbone-workload.js';
+export { assertEventMatchesSchema, assertSchemaCompatible, type SchemaSource } from './schema-contract.js';

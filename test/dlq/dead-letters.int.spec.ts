@@ -5,6 +5,7 @@ import { createPostgresLog, type PostgresLogBackbone } from '../../src/backbone/
 import { createConsumer, type Consumer, type Outcome } from '../../src/consumer/index.js';
 import { createDeadLetterAdmin, type DeadLetterAdmin } from '../../src/dlq/index.js';
 import { createEnvelope, type Envelope } from '../../src/envelope/index.js';
+import { createEventValidator, createSchemaSet } from '../../src/schema/index.js';
 
 const kinds = await databaseKinds();
 
@@ -178,6 +179,37 @@ describe.each(kinds)('sequenced dead-letter queue on $name', (kind) => {
     const after = await admin.list({ status: 'all' });
     expect(after.map((d) => d.id)).toEqual(before.map((d) => d.id));
     expect((await admin.audit()).map((a) => a.action)).toEqual(['dlq.skip', 'dlq.edit']);
+  });
+
+  it('refuses an edit whose payload fails the event schema, changing nothing', async () => {
+    const validated = createDeadLetterAdmin({
+      db: t.db,
+      schema: t.schema,
+      validate: createEventValidator(
+        createSchemaSet([
+          {
+            type: 'AddressChanged',
+            version: 1,
+            schema: {
+              type: 'object',
+              required: ['address'],
+              properties: { address: { type: 'string', minLength: 3 } },
+            },
+          },
+        ]),
+      ),
+    });
+    await backbone.publish([{ ...event('v', 1, 'POISON'), schemaversion: 1 }]);
+    await expect.poll(async () => (await admin.list()).length, { timeout: 10_000 }).toBe(1);
+    const [head] = await admin.list();
+    await expect(validated.edit(head!.id, { address: 7 }, operator)).rejects.toMatchObject({
+      code: 'TM_SCHEMA_INVALID_EVENT',
+    });
+    await expect(validated.edit(head!.id, { address: 7 }, operator)).rejects.toThrow(/address/);
+    const after = await admin.show(head!.id);
+    expect(after).toMatchObject({ status: 'open', originalEnvelope: null });
+    expect((after.envelope as Envelope<Change>).data).toEqual({ address: 'POISON' });
+    expect(await admin.audit()).toEqual([]);
   });
 
   it('dead-letters a malformed envelope at once with the attribute at fault', async () => {
