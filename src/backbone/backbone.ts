@@ -61,6 +61,13 @@ export interface BackboneCapabilities {
   readonly transactionalPublish: boolean;
 }
 
+/** One outbox row to copy, named by its key. */
+export interface OutboxRowRef {
+  readonly txid: string;
+  readonly position: number;
+  readonly partitionKey: string;
+}
+
 /** A slice of a backbone's retained history, for replays. Positions are `BackboneMessage.offset`s. */
 export interface HistoryQuery {
   /** First position to include (default: the oldest retained). */
@@ -111,6 +118,15 @@ export interface Backbone {
    * history. Throws `TM_INVALID_ARGUMENT` for a range outside what is retained.
    */
   history?(query: HistoryQuery): Promise<History>;
+  /**
+   * Copies outbox rows to the log inside the database, in the given order, within `tx`; the
+   * relay's fast path when the log shares the outbox's database (no envelope passes through
+   * the process). Same effect as `publish` of those envelopes with their `entityversion`.
+   */
+  publishFromOutbox?(
+    tx: Sql,
+    outbox: { readonly quotedTable: string; readonly rows: readonly OutboxRowRef[] },
+  ): Promise<void>;
   /** The newest position now (0 for an empty backbone); present with `history`. */
   position?(): Promise<number>;
   /**

@@ -9,9 +9,22 @@ import type { Envelope } from '../envelope/types.js';
  * consumer's version rules keep effects in order.)
  */
 export function orderVersionsWithinBatch(batch: readonly Envelope[]): Envelope[] {
+  return orderWithinBatch(
+    batch,
+    (e) => `${e.entitytype}\u0000${e.entityid}`,
+    (e) => e.entityversion,
+  );
+}
+
+/** The same fix-up over any row shape, given how to read its entity and version. */
+export function orderWithinBatch<T>(
+  batch: readonly T[],
+  entityOf: (row: T) => string,
+  versionOf: (row: T) => number,
+): T[] {
   const slots = new Map<string, number[]>();
-  batch.forEach((envelope, index) => {
-    const key = `${envelope.entitytype}\u0000${envelope.entityid}`;
+  batch.forEach((row, index) => {
+    const key = entityOf(row);
     const list = slots.get(key);
     if (list) list.push(index);
     else slots.set(key, [index]);
@@ -19,7 +32,7 @@ export function orderVersionsWithinBatch(batch: readonly Envelope[]): Envelope[]
   const ordered = [...batch];
   for (const indexes of slots.values()) {
     if (indexes.length < 2) continue;
-    const events = indexes.map((i) => batch[i]!).sort((a, b) => a.entityversion - b.entityversion);
+    const events = indexes.map((i) => batch[i]!).sort((a, b) => versionOf(a) - versionOf(b));
     indexes.forEach((slot, k) => {
       ordered[slot] = events[k]!;
     });

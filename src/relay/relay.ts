@@ -8,7 +8,7 @@ import { outboxChannel } from '../producer/channel.js';
 import { backoffDelay } from '../util/backoff.js';
 import { Wakeup, sleep } from '../util/wakeup.js';
 import { relayStatements } from './sql.js';
-import { orderVersionsWithinBatch } from './order.js';
+import { orderVersionsWithinBatch, orderWithinBatch } from './order.js';
 
 export interface RelayOptions {
   /** Database holding the outbox. */
@@ -84,10 +84,52 @@ export function createRelay(options: RelayOptions): Relay {
     return cursor !== undefined;
   }
 
+  const copyInDatabase = sameTransaction && backbone.publishFromOutbox !== undefined;
+
+  /** Reads keys only and lets the log copy the rows inside the database. */
+  async function copyBatch(
+    tx: Sql,
+    from: RelayCursor,
+  ): Promise<{ count: number; next: RelayCursor } | undefined> {
+    const read = await tx.query<{
+      txid: string;
+      position: number;
+      entity_type: string;
+      entity_id: string;
+      entity_version: number;
+      partition_key: string;
+    }>(sql.readRefs, [from.txid, from.position, batchSize]);
+    if (read.rows.length === 0) return undefined;
+    const last = read.rows[read.rows.length - 1]!;
+    const rows = orderWithinBatch(
+      read.rows,
+      (r) => `${r.entity_type}\u0000${r.entity_id}`,
+      (r) => Number(r.entity_version),
+    );
+    await backbone.publishFromOutbox!(tx, {
+      quotedTable: `${s}.outbox`,
+      rows: rows.map((r) => ({ txid: r.txid, position: Number(r.position), partitionKey: r.partition_key })),
+    });
+    return { count: rows.length, next: { txid: last.txid, position: Number(last.position) } };
+  }
+
   async function moveBatch(
     tx: Sql,
     from: RelayCursor,
   ): Promise<{ count: number; next: RelayCursor } | 'lost'> {
+    if (copyInDatabase) {
+      const copied = await copyBatch(tx, from);
+      if (!copied) return { count: 0, next: from };
+      const advanced = await tx.query(sql.advance, [
+        name,
+        member,
+        copied.next.txid,
+        copied.next.position,
+        copied.count,
+        leaseMs,
+      ]);
+      return advanced.rowCount === 0 ? 'lost' : copied;
+    }
     const read = await tx.query<{ txid: string; position: number; envelope: Envelope }>(sql.read, [
       from.txid,
       from.position,

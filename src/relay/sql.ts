@@ -15,6 +15,14 @@ export function relayStatements(s: string) {
         AND txid < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY txid, position
       LIMIT $3`,
+    // The same read without the envelope, for backbones that copy rows inside the database.
+    readRefs: `SELECT txid::text AS txid, position, entity_type, entity_id, entity_version,
+        envelope->>'partitionkey' AS partition_key
+      FROM ${s}.outbox
+      WHERE (txid, position) > ($1::xid8, $2::bigint)
+        AND txid < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY txid, position
+      LIMIT $3`,
     ensure: `INSERT INTO ${s}.relay_checkpoints (relay) VALUES ($1) ON CONFLICT (relay) DO NOTHING`,
     claim: `UPDATE ${s}.relay_checkpoints
       SET owner = $2, lease_until = now() + make_interval(secs => $3::float8 / 1000)

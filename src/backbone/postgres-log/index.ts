@@ -110,6 +110,17 @@ export async function createPostgresLog(options: PostgresLogOptions): Promise<Po
       return subscription;
     },
     history: (query) => openHistory(db, sql, query),
+    async publishFromOutbox(tx, outbox) {
+      if (outbox.rows.length === 0) return;
+      await tx.query(sql.lock, [sql.lockKey]);
+      await tx.query(sql.appendFromOutbox(outbox.quotedTable), [
+        outbox.rows.map((r) => r.txid),
+        outbox.rows.map((r) => r.position),
+        outbox.rows.map((r) => partitionOf(r.partitionKey, partitions)),
+        outbox.rows.map((r) => r.partitionKey),
+      ]);
+      await tx.query(sql.notify, [channel]);
+    },
     async position() {
       return Number((await db.query<{ head: number }>(sql.head)).rows[0]?.head ?? 0);
     },

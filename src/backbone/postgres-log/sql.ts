@@ -14,6 +14,17 @@ export function logStatements(s: string, schema: string) {
               WITH ORDINALITY AS u(partition, event_id, partition_key, envelope, ord)
             ORDER BY ord) AS t
       ON CONFLICT (event_id) DO NOTHING`,
+    appendFromOutbox: (
+      outbox: string,
+    ) => `INSERT INTO ${s}.log (partition, log_offset, event_id, partition_key, envelope)
+      SELECT t.partition, nextval('${s}.log_offset_seq'), o.event_id, t.partition_key,
+        o.envelope || jsonb_build_object('entityversion', o.entity_version)
+      FROM (SELECT * FROM unnest($1::xid8[], $2::bigint[], $3::int[], $4::text[])
+              WITH ORDINALITY AS u(txid, position, partition, partition_key, ord)
+            ORDER BY ord) AS t
+      JOIN ${outbox} o ON o.txid = t.txid AND o.position = t.position
+      ORDER BY t.ord
+      ON CONFLICT (event_id) DO NOTHING`,
     notify: `SELECT pg_notify($1, '')`,
     readPartition: `SELECT log_offset, envelope FROM ${s}.log
       WHERE partition = $1 AND log_offset > $2 ORDER BY log_offset LIMIT $3`,
