@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { operationRequests, type OperationRequest } from '../../operations/index.js';
+import { operationRequests, type OperationKind, type OperationRequest } from '../../operations/index.js';
 import { TidemarkError } from '../../errors.js';
 import { sleep } from '../../util/wakeup.js';
 import { connect } from '../connect.js';
@@ -8,20 +8,12 @@ import { positiveInteger } from '../options.js';
 import { progressBar } from '../progress.js';
 import { currentUser } from '../user.js';
 
-interface ReplayOptions {
-  db?: string;
-  schema?: string;
-  consumer: string;
+interface ReplayOptions extends SubmitOptions {
   fromPosition?: number;
   fromTime?: Date;
   toPosition?: number;
   toTime?: Date;
   keys?: string[];
-  reason: string;
-  actor?: string;
-  wait: boolean;
-  timeout: number;
-  json?: boolean;
 }
 
 function time(option: string) {
@@ -84,6 +76,51 @@ async function follow(
     );
   } else process.stdout.write(`${summary(request)}\n`);
   return request;
+}
+
+interface SubmitOptions {
+  consumer: string;
+  db?: string;
+  schema?: string;
+  reason: string;
+  actor?: string;
+  wait: boolean;
+  timeout: number;
+  json?: boolean;
+}
+
+/** Records an operation request (audited) and, unless --no-wait, follows it to its end. */
+async function submitAndFollow(
+  opts: SubmitOptions,
+  kind: OperationKind,
+  params: Record<string, unknown>,
+): Promise<void> {
+  const { db, schema } = await connect(opts);
+  const bar = progressBar();
+  try {
+    const requests = operationRequests(db, schema);
+    const request = await requests.request({
+      consumer: opts.consumer,
+      kind,
+      params,
+      actor: opts.actor ?? currentUser(),
+      reason: opts.reason,
+    });
+    if (!opts.wait) {
+      const title = kind === 'rebuild' ? 'Rebuild' : 'Replay';
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(request)}\n`
+          : `${title} #${request.id} requested; a running instance of ${opts.consumer} will carry it out.\n`,
+      );
+      return;
+    }
+    const finished = await follow(requests, request, opts, bar);
+    if (finished.status === 'failed') process.exitCode = 1;
+  } finally {
+    bar.clear();
+    await db.close();
+  }
 }
 
 export function registerOperations(program: Command): void {
@@ -159,37 +196,13 @@ export function registerOperations(program: Command): void {
           `--to-position ${opts.toPosition} is before --from-position ${opts.fromPosition}; swap them`,
         );
       }
-      const { db, schema } = await connect(opts);
-      const bar = progressBar();
-      try {
-        const requests = operationRequests(db, schema);
-        let request = await requests.request({
-          consumer: opts.consumer,
-          kind: 'replay',
-          params: {
-            fromPosition: opts.fromPosition,
-            toPosition: opts.toPosition,
-            fromTime: opts.fromTime?.toISOString(),
-            toTime: opts.toTime?.toISOString(),
-            keys: opts.keys,
-          },
-          actor: opts.actor ?? currentUser(),
-          reason: opts.reason,
-        });
-        if (!opts.wait) {
-          process.stdout.write(
-            opts.json
-              ? `${JSON.stringify(request)}\n`
-              : `Replay #${request.id} requested; a running instance of ${opts.consumer} will carry it out.\n`,
-          );
-          return;
-        }
-        request = await follow(requests, request, opts, bar);
-        if (request.status === 'failed') process.exitCode = 1;
-      } finally {
-        bar.clear();
-        await db.close();
-      }
+      await submitAndFollow(opts, 'replay', {
+        fromPosition: opts.fromPosition,
+        toPosition: opts.toPosition,
+        fromTime: opts.fromTime?.toISOString(),
+        toTime: opts.toTime?.toISOString(),
+        keys: opts.keys,
+      });
     });
 }
 
@@ -221,31 +234,7 @@ export function registerRebuild(program: Command): void {
         timeout: number;
         json?: boolean;
       }) => {
-        const { db, schema } = await connect(opts);
-        const bar = progressBar();
-        try {
-          const requests = operationRequests(db, schema);
-          const request = await requests.request({
-            consumer: opts.consumer,
-            kind: 'rebuild',
-            params: {},
-            actor: opts.actor ?? currentUser(),
-            reason: opts.reason,
-          });
-          if (!opts.wait) {
-            process.stdout.write(
-              opts.json
-                ? `${JSON.stringify(request)}\n`
-                : `Rebuild #${request.id} requested; a running instance of ${opts.consumer} will carry it out.\n`,
-            );
-            return;
-          }
-          const finished = await follow(requests, request, opts, bar);
-          if (finished.status === 'failed') process.exitCode = 1;
-        } finally {
-          bar.clear();
-          await db.close();
-        }
+        await submitAndFollow(opts, 'rebuild', {});
       },
     );
 }
