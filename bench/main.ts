@@ -13,10 +13,12 @@ import { renderTargets, renderText, type BenchReport } from './lib/report.js';
 import { writeResults } from './lib/results-file.js';
 import { sourceRevision } from './lib/revision.js';
 import { openPGliteTarget, openPostgresTarget, type Target, type TargetKey } from './lib/targets.js';
+import { backboneBenchmark } from './backbone.js';
 import { relayBenchmark } from './relay.js';
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
   relay: relayBenchmark,
+  backbone: backboneBenchmark,
 };
 
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
