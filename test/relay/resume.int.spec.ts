@@ -25,6 +25,24 @@ describe.each(kinds)('relay crash and resume on $name', (kind) => {
       );
     }
   }
+  /**
+   * Waits until every outbox row is below the oldest running transaction, so the relay calls
+   * below see them all even if another suite on this server has a transaction open right now.
+   */
+  const settled = async (rows: number) =>
+    expect
+      .poll(
+        async () =>
+          Number(
+            (
+              await t.db.query<{ n: number }>(
+                `SELECT count(*) AS n FROM "${t.schema}".outbox WHERE txid < pg_snapshot_xmin(pg_current_snapshot())`,
+              )
+            ).rows[0]!.n,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(rows);
   const logCount = async () =>
     Number(
       (
@@ -37,6 +55,7 @@ describe.each(kinds)('relay crash and resume on $name', (kind) => {
   it('given a relay that died holding the lease, a second one takes over after the lease and resumes at the checkpoint', async () => {
     const backbone = await createPostgresLog({ db: t.db, schema: t.schema, partitions: 2 });
     await appendMany(30, 'a');
+    await settled(30);
     const first = createRelay({ db: t.db, backbone, schema: t.schema, batchSize: 10, leaseMs: 400 });
     expect(await first.relayOnce()).toBe(10);
     // `first` is never stopped: it "crashed" with its lease still recorded.
@@ -68,6 +87,7 @@ describe.each(kinds)('relay crash and resume on $name', (kind) => {
       },
     };
     await appendMany(12, 'b');
+    await settled(12);
     const relay = createRelay({ db: t.db, backbone: flaky, schema: t.schema, batchSize: 5 });
     await expect(relay.relayOnce()).rejects.toThrow('connection reset after publish');
     expect(await logCount()).toBe(5);
