@@ -4,24 +4,26 @@
  * We read only rows whose transaction id is below the oldest transaction still running
  * (`pg_snapshot_xmin`): every such transaction has finished, so no row can still appear
  * behind the cursor. The cursor is the (txid, position) pair; comparing it as a row value
- * keeps batch boundaries exact even when one transaction wrote many rows.
+ * keeps batch boundaries exact even when one transaction wrote many rows. ORDER BY names the
+ * table's columns (o.txid): a bare `txid` would mean the text output column, and '1000' sorts
+ * before '999', which skips rows at every power of ten.
  */
 export function relayStatements(s: string) {
   return {
     read: `SELECT txid::text AS txid, position, entity_type, entity_id, entity_version,
         envelope || jsonb_build_object('entityversion', entity_version) AS envelope
-      FROM ${s}.outbox
-      WHERE (txid, position) > ($1::xid8, $2::bigint)
-        AND txid < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY txid, position
+      FROM ${s}.outbox AS o
+      WHERE (o.txid, o.position) > ($1::xid8, $2::bigint)
+        AND o.txid < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY o.txid, o.position
       LIMIT $3`,
     // The same read without the envelope, for backbones that copy rows inside the database.
     readRefs: `SELECT txid::text AS txid, position, entity_type, entity_id, entity_version,
         envelope->>'partitionkey' AS partition_key
-      FROM ${s}.outbox
-      WHERE (txid, position) > ($1::xid8, $2::bigint)
-        AND txid < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY txid, position
+      FROM ${s}.outbox AS o
+      WHERE (o.txid, o.position) > ($1::xid8, $2::bigint)
+        AND o.txid < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY o.txid, o.position
       LIMIT $3`,
     ensure: `INSERT INTO ${s}.relay_checkpoints (relay) VALUES ($1) ON CONFLICT (relay) DO NOTHING`,
     claim: `UPDATE ${s}.relay_checkpoints
