@@ -41,6 +41,17 @@ export interface ApplierSetup {
   readonly lockKey: string;
 }
 
+/** An operator skipped or resolved the dead letter since the queue was read: their decision stands. */
+function settledMeanwhile(deadLetterId: number): TidemarkError {
+  return new TidemarkError(
+    'TM_DLQ_STATE',
+    `dead letter #${deadLetterId} was settled by an operator meanwhile`,
+    {
+      context: { deadLetterId },
+    },
+  );
+}
+
 export function createApplier(setup: ApplierSetup) {
   const { name, s, handlers, table, lockKey } = setup;
   const sql = consumerStatements(s);
@@ -63,6 +74,10 @@ export function createApplier(setup: ApplierSetup) {
   return async function applyInTransaction(tx: Sql, request: ApplyRequest): Promise<ApplyResult> {
     const { envelope, digest, attempt } = request;
     const { authority, id, entitytype: type, entityid: entityId, entityversion: version } = envelope;
+    if (request.deadLetterId !== undefined) {
+      const claimed = await tx.query(dlq.claim, [request.deadLetterId]);
+      if (claimed.rows.length === 0) throw settledMeanwhile(request.deadLetterId);
+    }
     await tx.query(sql.lockEntity, [JSON.stringify([name, type, entityId]), lockKey]);
     const found = (
       await tx.query<{ digest: string | null; version: number | null; blocked_by: number | null }>(
@@ -73,16 +88,7 @@ export function createApplier(setup: ApplierSetup) {
     const settle = async (): Promise<void> => {
       if (request.deadLetterId === undefined) return;
       const resolved = await tx.query(dlq.resolve, [request.deadLetterId]);
-      if (resolved.rowCount === 0) {
-        // An operator skipped or resolved it since the queue was read: their decision stands.
-        throw new TidemarkError(
-          'TM_DLQ_STATE',
-          `dead letter #${request.deadLetterId} was settled by an operator meanwhile`,
-          {
-            context: { deadLetterId: request.deadLetterId },
-          },
-        );
-      }
+      if (resolved.rowCount === 0) throw settledMeanwhile(request.deadLetterId);
     };
     if (found?.digest) {
       if (found.digest !== digest) {

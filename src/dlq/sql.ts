@@ -29,11 +29,17 @@ export function deadLetterStatements(s: string) {
       WHERE h.status <> 'open' LIMIT $2`,
     queue: `SELECT id, envelope, original_envelope, status FROM ${s}.dead_letters
       WHERE consumer = $1 AND partition_key = $2 AND status IN ${activeStatuses} ORDER BY id`,
+    /**
+     * Taken first by a drain, before the entity lock: an operator's action locks the same row,
+     * so the two never interleave (and the lock order is the same on both sides).
+     */
+    claim: `SELECT id FROM ${s}.dead_letters WHERE id = $1 AND status IN ${activeStatuses} FOR UPDATE`,
     resolve: `UPDATE ${s}.dead_letters SET status = 'resolved', updated_at = now()
       WHERE id = $1 AND status IN ${activeStatuses}`,
+    /** Only a row still released for a retry goes back to 'open'; an operator's skip stands. */
     reopen: `UPDATE ${s}.dead_letters
       SET status = 'open', code = $2, reason = $3, stack = $4, attempts = attempts + 1, updated_at = now()
-      WHERE id = $1`,
+      WHERE id = $1 AND status = 'retry'`,
   };
 }
 

@@ -30,6 +30,7 @@ describe.each(kinds)('sequenced dead-letter queue on $name', (kind) => {
   let admin: DeadLetterAdmin;
   let consumer: Consumer | undefined;
   let poisoned: (e: Envelope<Change>) => boolean;
+  let beforeApply: (e: Envelope<Change>) => Promise<void>;
   const outcomes: Outcome[] = [];
   const operator = { actor: 'jane', reason: 'parser fixed in 1.4' };
 
@@ -46,6 +47,7 @@ describe.each(kinds)('sequenced dead-letter queue on $name', (kind) => {
     admin = createDeadLetterAdmin({ db: t.db, schema: t.schema });
     outcomes.length = 0;
     poisoned = (e) => e.data?.address === 'POISON';
+    beforeApply = async () => {};
     consumer = createConsumer({
       name: 'comms',
       db: t.db,
@@ -57,6 +59,7 @@ describe.each(kinds)('sequenced dead-letter queue on $name', (kind) => {
       handlers: {
         customer: {
           async apply(tx, e: Envelope<Change>) {
+            await beforeApply(e);
             if (poisoned(e)) throw new Error(`cannot parse address of ${e.entityid}`);
             await tx.query(
               `INSERT INTO "${t.schema}".effects (entity_id, version, address) VALUES ($1, $2, $3)`,
@@ -179,6 +182,31 @@ describe.each(kinds)('sequenced dead-letter queue on $name', (kind) => {
     const after = await admin.list({ status: 'all' });
     expect(after.map((d) => d.id)).toEqual(before.map((d) => d.id));
     expect((await admin.audit()).map((a) => a.action)).toEqual(['dlq.skip', 'dlq.edit']);
+  });
+
+  it("an operator's skip during a retry that fails again stands: the failed retry does not reopen it", async () => {
+    await backbone.publish([event('r', 1, 'POISON'), event('r', 2, 'two')]);
+    await expect.poll(async () => (await admin.list()).length, { timeout: 10_000 }).toBe(2);
+    const [head] = await admin.list({ status: 'open' });
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The retried payload blocks inside the drain's transaction until the operator has acted, then fails.
+    beforeApply = async (e) => {
+      if (e.data?.address !== 'STILL BAD') return;
+      entered();
+      await gate;
+      throw new Error('still cannot parse the address');
+    };
+    await admin.edit(head!.id, { address: 'STILL BAD' }, operator);
+    await inHandler;
+    const skipping = admin.skip(head!.id, { actor: 'sam', reason: 'gave up on this one' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    await skipping;
+    await expect.poll(() => effects('r'), { timeout: 10_000 }).toEqual(['2:two']);
+    expect((await admin.show(head!.id)).status).toBe('skipped');
   });
 
   it('refuses an edit whose payload fails the event schema, changing nothing', async () => {
