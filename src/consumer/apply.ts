@@ -4,7 +4,9 @@ import type { Sql } from '../store/db.js';
 import { deadLetterStatements } from '../dlq/sql.js';
 import { decide } from './apply-rules.js';
 import { consumerStatements } from './sql.js';
-import type { EntityHandler } from './types.js';
+import type { ApplyContext, EntityHandler } from './types.js';
+import { stageOf } from '../ledger/sink.js';
+import type { LedgerStage, StageRecord } from '../ledger/stages.js';
 
 export interface ApplyRequest {
   readonly envelope: Envelope;
@@ -15,10 +17,14 @@ export interface ApplyRequest {
   readonly deadLetterId?: number;
 }
 
-export type ApplyResult =
+export type ApplyResult = (
   | { readonly kind: 'applied'; readonly applied: readonly Envelope[] }
   | { readonly kind: 'duplicate' | 'held' }
-  | { readonly kind: 'parked'; readonly behind: number };
+  | { readonly kind: 'parked'; readonly behind: number }
+) & {
+  /** The maturity stages this apply reached, for the ledger sink in the same transaction. */
+  readonly stages: readonly StageRecord[];
+};
 
 /**
  * The one local transaction per event: entity lock, inbox check, parking check, apply rule,
@@ -39,6 +45,14 @@ export interface ApplierSetup {
   readonly table: (name: string) => string;
   /** Shared lock key; a rebuild's swap takes it exclusively to pause the live applier. */
   readonly lockKey: string;
+  /** The context name stages are recorded for. */
+  readonly ledgerContext: string;
+}
+
+/** What a handler's rules made of the change: in effect now, or waiting in a stated way. */
+interface RuleOutcome {
+  stage: LedgerStage;
+  detail?: Readonly<Record<string, unknown>>;
 }
 
 /** An operator skipped or resolved the dead letter since the queue was read: their decision stands. */
@@ -57,7 +71,7 @@ export function createApplier(setup: ApplierSetup) {
   const sql = consumerStatements(s);
   const dlq = deadLetterStatements(s);
 
-  async function runHandler(tx: Sql, envelope: Envelope, attempt: number): Promise<void> {
+  async function runHandler(tx: Sql, envelope: Envelope, attempt: number): Promise<RuleOutcome> {
     const handler = handlers[envelope.entitytype];
     if (!handler) {
       throw new TidemarkError(
@@ -67,9 +81,28 @@ export function createApplier(setup: ApplierSetup) {
         { context: { consumer: name, entityType: envelope.entitytype } },
       );
     }
-    await handler.apply(tx, envelope, { consumer: setup.consumer, attempt, table });
+    const outcome: RuleOutcome = { stage: 'applied' };
+    const wait = (stage: LedgerStage, detail: Readonly<Record<string, unknown>>) => {
+      outcome.stage = stage;
+      outcome.detail = detail;
+    };
+    const context: ApplyContext = {
+      consumer: setup.consumer,
+      attempt,
+      table,
+      hold: (state, detail) => wait('held', { ...detail, state }),
+      defer: (until, detail) => wait('deferred', { ...detail, until: until.toISOString() }),
+      block: (reason, detail) => wait('blocked', { ...detail, reason }),
+      reject: (reason, detail) => wait('rejected', { ...detail, reason }),
+    };
+    await handler.apply(tx, envelope, context);
     await tx.query(sql.setApplied, [name, envelope.entitytype, envelope.entityid, envelope.entityversion]);
+    return outcome;
   }
+
+  const delivered = (envelope: Envelope): StageRecord => stageOf(envelope, setup.ledgerContext, 'delivered');
+  const reached = (envelope: Envelope, outcome: RuleOutcome): StageRecord =>
+    stageOf(envelope, setup.ledgerContext, outcome.stage, outcome.detail);
 
   return async function applyInTransaction(tx: Sql, request: ApplyRequest): Promise<ApplyResult> {
     const { envelope, digest, attempt } = request;
@@ -100,7 +133,7 @@ export function createApplier(setup: ApplierSetup) {
         );
       }
       await settle();
-      return { kind: 'duplicate' };
+      return { kind: 'duplicate', stages: [] };
     }
     if (found?.blocked_by != null) {
       const behind = Number(found.blocked_by);
@@ -116,7 +149,7 @@ export function createApplier(setup: ApplierSetup) {
         digest,
         `waiting behind dead letter #${behind} of the same key`,
       ]);
-      return { kind: 'parked', behind };
+      return { kind: 'parked', behind, stages: [delivered(envelope)] };
     }
     const stored = Number(found?.version ?? 0);
     const decision = decide(envelope.eventkind, version, stored);
@@ -125,10 +158,13 @@ export function createApplier(setup: ApplierSetup) {
     await settle();
     if (decision === 'gap') {
       await tx.query(sql.hold, [name, type, entityId, version, JSON.stringify(envelope)]);
-      return { kind: 'held' };
+      return { kind: 'held', stages: [delivered(envelope)] };
     }
-    if (decision === 'duplicate') return { kind: 'duplicate' };
-    await runHandler(tx, envelope, attempt);
+    if (decision === 'duplicate') return { kind: 'duplicate', stages: [] };
+    const stages: StageRecord[] = [
+      delivered(envelope),
+      reached(envelope, await runHandler(tx, envelope, attempt)),
+    ];
     const applied: Envelope[] = [envelope];
     let current = version;
     if (envelope.eventkind === 'domain') {
@@ -141,13 +177,13 @@ export function createApplier(setup: ApplierSetup) {
         ]);
         const held = next.rows[0]?.envelope;
         if (!held) break;
-        await runHandler(tx, held, attempt);
+        stages.push(reached(held, await runHandler(tx, held, attempt)));
         applied.push(held);
         current = held.entityversion;
       }
     } else {
       await tx.query(sql.dropSuperseded, [name, type, entityId, current]);
     }
-    return { kind: 'applied', applied };
+    return { kind: 'applied', applied, stages };
   };
 }

@@ -3,13 +3,15 @@ import type { BackboneMessage, Subscription } from '../backbone/backbone.js';
 import { contentDigest } from '../envelope/canonical.js';
 import type { Envelope } from '../envelope/types.js';
 import { parseEnvelope } from '../envelope/validate.js';
-import { isTidemarkError } from '../errors.js';
-import type { Unlisten } from '../store/db.js';
+import { TidemarkError, isTidemarkError } from '../errors.js';
+import type { Sql, Unlisten } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 import { deadLetterStatements, dlqChannel } from '../dlq/sql.js';
 import { backoffDelay } from '../util/backoff.js';
 import { Wakeup, sleep } from '../util/wakeup.js';
-import { consumerLockKey, createApplier, type ApplyResult } from './apply.js';
+import { consumerLockKey, createApplier, type ApplyRequest, type ApplyResult } from './apply.js';
+import { localLedgerSink } from '../ledger/sink.js';
+import type { StageRecord } from '../ledger/stages.js';
 import { projectionTables } from './projection.js';
 import { rebuildProjection } from './rebuild.js';
 import { consumerStatements } from './sql.js';
@@ -35,14 +37,26 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const projection = options.projection
     ? projectionTables(name, options.projection.tables, options.projection.schema ?? schema)
     : undefined;
-  const applyInTransaction = createApplier({
+  const sink =
+    options.ledger === false ? undefined : (options.ledger ?? localLedgerSink({ context: name, schema }));
+  const applyOne = createApplier({
     name,
     consumer: name,
     s,
     handlers: options.handlers,
     table: projection?.live ?? projectionTables(name, [], schema).live,
     lockKey: consumerLockKey(name),
+    ledgerContext: sink?.context ?? name,
   });
+  const recordLedger = async (tx: Sql, stages: readonly StageRecord[]): Promise<void> => {
+    if (sink && stages.length > 0) await sink.write(tx, stages);
+  };
+  /** One event's apply and the stages it reached, in the caller's transaction. */
+  const applyInTransaction = async (tx: Sql, request: ApplyRequest): Promise<ApplyResult> => {
+    const result = await applyOne(tx, request);
+    await recordLedger(tx, result.stages);
+    return result;
+  };
   let subscription: Subscription | undefined;
   let repairLoop: Promise<void> | undefined;
   let running = false;
@@ -200,7 +214,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     try {
       results = await db.transaction(async (tx) => {
         const out: ApplyResult[] = [];
-        for (const request of requests) out.push(await applyInTransaction(tx, request));
+        for (const request of requests) out.push(await applyOne(tx, request));
+        await recordLedger(
+          tx,
+          out.flatMap((r) => r.stages),
+        );
         return out;
       });
     } catch (error) {
@@ -303,6 +321,36 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     },
     async heldCount() {
       return Number((await db.query<{ held: number }>(sql.heldCount, [name])).rows[0]?.held ?? 0);
+    },
+    async recordStage(tx, change) {
+      if (!sink) return;
+      const received = await tx.query<{ authority: string; event_id: string | null }>(
+        `SELECT authority, event_id::text AS event_id FROM ${sink.ledgerSchema}.ledger_stages
+         WHERE entity_type = $1 AND entity_id = $2 AND entity_version = $3 AND context = $4 AND stage = 'delivered'`,
+        [change.entityType, change.entityId, change.version, sink.context],
+      );
+      const row = received.rows[0];
+      if (!row) {
+        throw new TidemarkError(
+          'TM_INVALID_ARGUMENT',
+          `consumer '${name}' never received ${change.entityType}/${change.entityId} version ${change.version}; ` +
+            'a stage can only be recorded for a change this context received',
+          { context: { consumer: name, ...change } },
+        );
+      }
+      await sink.write(tx, [
+        {
+          entityType: change.entityType,
+          entityId: change.entityId,
+          version: change.version,
+          context: sink.context,
+          stage: change.stage,
+          at: new Date(),
+          authority: row.authority,
+          ...(row.event_id ? { eventId: row.event_id } : {}),
+          ...(change.detail ? { detail: change.detail } : {}),
+        },
+      ]);
     },
   };
   return self;

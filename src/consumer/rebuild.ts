@@ -77,6 +77,8 @@ export async function rebuildProjection(setup: RebuildSetup): Promise<RebuildRes
     handlers: setup.handlers,
     table: projection.shadow,
     lockKey: consumerLockKey(shadowName),
+    // A rebuild replays what the live projection already recorded; its stages are not written.
+    ledgerContext: name,
   });
   let position = 0;
   let replayed = 0;

@@ -2,6 +2,8 @@ import type { Backbone, Subscription } from '../backbone/backbone.js';
 import type { Envelope, EventKind } from '../envelope/types.js';
 import type { Db, Sql } from '../store/db.js';
 import type { BackoffOptions } from '../util/backoff.js';
+import type { LedgerSink } from '../ledger/sink.js';
+import type { LedgerStage } from '../ledger/stages.js';
 
 export interface ApplyContext {
   /** The consumer's name (the context applying the event). */
@@ -14,6 +16,19 @@ export interface ApplyContext {
    * during a rebuild it names the shadow table.
    */
   table(name: string): string;
+  /**
+   * Consumer rules: the change is stored but not yet in effect here. The ledger records the
+   * waiting state instead of `applied`; record `applied` (or `rejected`) later with
+   * `consumer.recordStage` when the hold ends.
+   * - `hold('under-review', { reason })`: waits for a person or process.
+   * - `defer(until)`: takes effect at `until` (e.g. the next billing cycle); no later action needed.
+   * - `block(reason)`: waits while a condition holds (e.g. an open investigation).
+   * - `reject(reason)`: this context refuses the change for good.
+   */
+  hold(state: string, detail?: Readonly<Record<string, unknown>>): void;
+  defer(until: Date, detail?: Readonly<Record<string, unknown>>): void;
+  block(reason: string, detail?: Readonly<Record<string, unknown>>): void;
+  reject(reason: string, detail?: Readonly<Record<string, unknown>>): void;
 }
 
 /** Applies events of one entity type to the consumer's local projection. */
@@ -97,6 +112,12 @@ export interface ConsumerOptions {
   readonly batchApply?: boolean;
   /** How often a started consumer looks for dead letters released by an operator (default 1 s). */
   readonly repairIntervalMs?: number;
+  /**
+   * Where this context's maturity stages go (`delivered`, `applied`, held states), written in
+   * the apply transaction. Default: the ledger table of the consumer's own schema, recorded
+   * for the context named `name`. `false` records nothing (the ledger's own collector).
+   */
+  readonly ledger?: LedgerSink | false;
   /** Told about every event's outcome, after its transaction committed. */
   readonly onOutcome?: (outcome: Outcome) => void;
   readonly logger?: Logger;
@@ -143,5 +164,19 @@ export interface Consumer {
   appliedVersion(entityType: string, entityId: string): Promise<number>;
   /** Events held back waiting for a missing earlier version. */
   heldCount(): Promise<number>;
+  /**
+   * Records a later stage of a change this context already received, in the caller's
+   * transaction: the end of a hold (`applied` or `rejected`), or a new waiting state.
+   */
+  recordStage(
+    tx: Sql,
+    change: {
+      readonly entityType: string;
+      readonly entityId: string;
+      readonly version: number;
+      readonly stage: LedgerStage;
+      readonly detail?: Readonly<Record<string, unknown>>;
+    },
+  ): Promise<void>;
   readonly subscription: Subscription | undefined;
 }

@@ -46,7 +46,7 @@ export interface StageRecord {
   readonly context: string;
   readonly stage: LedgerStage;
   /** Processing time: when the stage was reached (default: the transaction's now()). */
-  readonly at?: Date;
+  readonly at?: Date | string;
   /** The authority context of the entity type. */
   readonly authority: string;
   readonly eventId?: string;

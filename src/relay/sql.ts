@@ -30,10 +30,16 @@ export function relayStatements(s: string) {
       SET owner = $2, lease_until = now() + make_interval(secs => $3::float8 / 1000)
       WHERE relay = $1 AND (owner IS NULL OR owner = $2 OR lease_until < now())
       RETURNING txid::text AS txid, position`,
-    advance: `UPDATE ${s}.relay_checkpoints
-      SET txid = $3::xid8, position = $4, relayed = relayed + $5, updated_at = now(),
-          lease_until = now() + make_interval(secs => $6::float8 / 1000)
-      WHERE relay = $1 AND owner = $2`,
+    // The mark is the ledger's `published` record for every row up to the cursor: one row per
+    // batch, in the same statement, so it exists exactly when the checkpoint moved.
+    advance: `WITH advanced AS (
+        UPDATE ${s}.relay_checkpoints
+        SET txid = $3::xid8, position = $4, relayed = relayed + $5, updated_at = now(),
+            lease_until = now() + make_interval(secs => $6::float8 / 1000)
+        WHERE relay = $1 AND owner = $2
+        RETURNING relay)
+      INSERT INTO ${s}.relay_marks (relay, txid, position, events)
+      SELECT relay, $3::xid8, $4, $5 FROM advanced`,
     renew: `UPDATE ${s}.relay_checkpoints
       SET lease_until = now() + make_interval(secs => $3::float8 / 1000)
       WHERE relay = $1 AND owner = $2`,

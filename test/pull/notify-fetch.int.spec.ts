@@ -194,7 +194,16 @@ describe('notify-fetch', () => {
     for (let v = 1; v <= 3; v++) authority.write('c-9', { address: `${v} Quay` });
     authority.delayMs = 30;
     const seen: number[] = [];
-    const context = { consumer: 'x', attempt: 1, table: (n: string) => n };
+    const ignore = () => {};
+    const context = {
+      consumer: 'x',
+      attempt: 1,
+      table: (n: string) => n,
+      hold: ignore,
+      defer: ignore,
+      block: ignore,
+      reject: ignore,
+    };
     const tx = { query: async () => ({ rows: [], rowCount: 0 }) };
     const capture = notifyFetchHandler<Contact>({
       client,
