@@ -28,6 +28,8 @@ export const ledger: Migration = {
        PRIMARY KEY (entity_type, entity_id, entity_version, context, stage)
      )`,
     `CREATE INDEX ledger_stages_recent ON ${s}.ledger_stages (at)`,
+    // An entity's accepted versions are read from the outbox by entity.
+    `CREATE INDEX outbox_entity ON ${s}.outbox (entity_type, entity_id)`,
     `CREATE TABLE ${s}.relay_marks (
        relay text NOT NULL,
        txid xid8 NOT NULL,
