@@ -100,6 +100,22 @@ export const errorCodes = {
   },
   /** Lifting an event to the latest schema version failed: an upcaster is missing or threw. */
   TM_SCHEMA_UPCAST_FAILED: { status: 500, retryable: false, title: 'Upcasting an event failed' },
+  /** A control-plane request carried no bearer token, or one that matches no configured token. */
+  TM_UNAUTHENTICATED: { status: 401, retryable: false, title: 'Missing or unknown bearer token' },
+  /** The token is valid but its role may not do this (a viewer asking for an operator action). */
+  TM_FORBIDDEN: { status: 403, retryable: false, title: 'Token role does not allow this action' },
+  /** A control-plane request is malformed: bad JSON, or parameters/body not matching the endpoint's schema. */
+  TM_REQUEST_INVALID: { status: 400, retryable: false, title: 'Request does not match the endpoint' },
+  /** A control-plane request body is larger than the server's body limit. */
+  TM_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, title: 'Request body too large' },
+  /** A control-plane request body is not JSON. */
+  TM_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, title: 'Request body must be JSON' },
+  /** No control-plane endpoint has this method and path. */
+  TM_ROUTE_NOT_FOUND: { status: 404, retryable: false, title: 'No such endpoint' },
+  /** The control plane serves no consumer of that name. */
+  TM_UNKNOWN_CONSUMER: { status: 404, retryable: false, title: 'Unknown consumer' },
+  /** There is no operation request (replay, rebuild) with that id. */
+  TM_OPERATION_NOT_FOUND: { status: 404, retryable: false, title: 'No such operation request' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
