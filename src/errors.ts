@@ -116,6 +116,20 @@ export const errorCodes = {
   TM_UNKNOWN_CONSUMER: { status: 404, retryable: false, title: 'Unknown consumer' },
   /** There is no operation request (replay, rebuild) with that id. */
   TM_OPERATION_NOT_FOUND: { status: 404, retryable: false, title: 'No such operation request' },
+  /** The CDC source database does not run with `wal_level = logical`, so it has no logical replication. */
+  TM_CDC_WAL_LEVEL: { status: 503, retryable: false, title: 'Source database wal_level is not logical' },
+  /** The CDC source role may not replicate (no REPLICATION attribute) or may not read a captured table. */
+  TM_CDC_PRIVILEGE: { status: 403, retryable: false, title: 'Source role lacks replication privilege' },
+  /** A capture has a checkpoint but its replication slot is gone: changes since the checkpoint are lost. */
+  TM_CDC_SLOT_MISSING: { status: 409, retryable: false, title: 'Replication slot of the capture is missing' },
+  /** A captured table cannot be captured: missing table, or no primary key / replica identity. */
+  TM_CDC_TABLE_UNUSABLE: { status: 422, retryable: false, title: 'Captured table cannot be captured' },
+  /** A translator rejected a legacy row change (threw, or returned an invalid event); the change is dead-lettered. */
+  TM_CDC_TRANSLATION_FAILED: { status: 422, retryable: false, title: 'Translator rejected a row change' },
+  /** A Debezium-format change event is malformed (envelope, op, source or key missing or wrong). */
+  TM_CDC_EVENT_INVALID: { status: 400, retryable: false, title: 'Malformed change event' },
+  /** The replication stream of a capture failed (connection lost, server error); the capture stopped. */
+  TM_CDC_STREAM_FAILED: { status: 503, retryable: true, title: 'Replication stream failed' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
