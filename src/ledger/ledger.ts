@@ -6,7 +6,7 @@ import { nextOccurrence } from './calendar.js';
 import { sayEventType, sayProgress, sayTime, sayDate } from './explain.js';
 import { meets, progressOf } from './progress.js';
 import { ledgerStatements } from './sql.js';
-import { isLedgerStage, type LedgerStage } from './stages.js';
+import { isLedgerStage, stageRank, type LedgerStage } from './stages.js';
 import type { ContextProgress, EntityStatus, Readiness, TimelineEntry, VersionStatus } from './types.js';
 
 export interface LedgerOptions {
@@ -136,7 +136,7 @@ export function createLedger(options: LedgerOptions): Ledger {
   async function timeline(entityType: string, entityId: string): Promise<TimelineEntry[]> {
     const { accepted, recorded } = await read(entityType, entityId);
     return [...authorityEntries(accepted), ...recordedEntries(recorded)].sort(
-      (a, b) => a.at.localeCompare(b.at) || a.version - b.version,
+      (a, b) => a.at.localeCompare(b.at) || a.version - b.version || stageRank(a.stage) - stageRank(b.stage),
     );
   }
 
