@@ -7,6 +7,7 @@ import { registerInit } from './commands/init.js';
 import { registerTopology } from './commands/topology.js';
 import { registerOperations, registerRebuild } from './commands/operations.js';
 import { registerSchema } from './commands/schema.js';
+import { registerServe } from './commands/serve.js';
 import { reportFailure } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -27,6 +28,7 @@ registerTopology(program);
 registerOperations(program);
 registerRebuild(program);
 registerSchema(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

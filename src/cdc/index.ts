@@ -1,0 +1,14 @@
+export { createCapture } from './capture.js';
+export type { Capture, CaptureOptions, CaptureStatus } from './capture.js';
+export type { CaptureNotice, Row, RowChange, TranslatedEvent, TranslationResult, Translator } from './types.js';
+export { createSourcePrecedence, judgeFields, ownerOf } from './precedence.js';
+export type {
+  Conflict,
+  FieldRule,
+  FieldVerdict,
+  PrecedenceDecision,
+  PrecedenceRules,
+  Source,
+  SourcePrecedence,
+} from './precedence.js';
+export { deadLetterConsumer } from './sink.js';
