@@ -130,6 +130,20 @@ export const errorCodes = {
   TM_CDC_EVENT_INVALID: { status: 400, retryable: false, title: 'Malformed change event' },
   /** The replication stream of a capture failed (connection lost, server error); the capture stopped. */
   TM_CDC_STREAM_FAILED: { status: 503, retryable: true, title: 'Replication stream failed' },
+  /** A reconciliation names a flow the topology (or the digest store) does not have. */
+  TM_RECON_UNKNOWN_FLOW: { status: 404, retryable: false, title: 'Unknown flow to reconcile' },
+  /** The replica's digests do not describe what the authority's do (entity type or fields), or its schema lacks the reconcile tables. */
+  TM_RECON_SCHEMA_MISMATCH: {
+    status: 409,
+    retryable: false,
+    title: 'Replica does not match the authority it is compared with',
+  },
+  /** Another reconciliation run of the same flow is alive (it sent a heartbeat recently). */
+  TM_RECON_RUN_ACTIVE: {
+    status: 409,
+    retryable: true,
+    title: 'A reconciliation run of this flow is in progress',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

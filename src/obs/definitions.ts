@@ -74,6 +74,18 @@ export const metricDefinitions = {
     help: 'Partition keys stopped by a dead letter: their later events wait until an operator retries, edits or skips the head.',
     labelNames: ['consumer'],
   },
+  reconMismatches: {
+    name: 'tidemark_recon_mismatches',
+    type: 'gauge',
+    help: "Differences the last reconciliation run of a flow found between the authority and the consumer's copy, by class: missing, stale, orphan or divergent.",
+    labelNames: ['flow', 'class'],
+  },
+  reconRunDuration: {
+    name: 'tidemark_recon_run_duration_seconds',
+    type: 'histogram',
+    help: 'Duration of reconciliation runs, comparison and repairs together.',
+    labelNames: ['flow'],
+  },
   collectorErrors: {
     name: 'tidemark_collector_errors_total',
     type: 'counter',

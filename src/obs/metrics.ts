@@ -20,6 +20,8 @@ export interface Metrics {
   readonly dlqMessages: Gauge<'consumer' | 'status'>;
   readonly parkedKeys: Gauge<'consumer'>;
   readonly collectorErrors: Counter<'collector' | 'reason'>;
+  readonly reconMismatches: Gauge<'flow' | 'class'>;
+  readonly reconRunDuration: Histogram<'flow'>;
 }
 
 export interface MetricsOptions {
@@ -118,6 +120,19 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     consumerHeld: gauge('consumerHeld', d.consumerHeld.labelNames),
     dlqMessages: gauge('dlqMessages', d.dlqMessages.labelNames),
     parkedKeys: gauge('parkedKeys', d.parkedKeys.labelNames),
+    reconMismatches: new Gauge({
+      name: d.reconMismatches.name,
+      help: d.reconMismatches.help,
+      labelNames: d.reconMismatches.labelNames,
+      registers,
+    }),
+    reconRunDuration: new Histogram({
+      name: d.reconRunDuration.name,
+      help: d.reconRunDuration.help,
+      labelNames: d.reconRunDuration.labelNames,
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+      registers,
+    }),
     collectorErrors: new Counter({
       name: d.collectorErrors.name,
       help: d.collectorErrors.help,
