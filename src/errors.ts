@@ -100,6 +100,10 @@ export const errorCodes = {
   },
   /** Lifting an event to the latest schema version failed: an upcaster is missing or threw. */
   TM_SCHEMA_UPCAST_FAILED: { status: 500, retryable: false, title: 'Upcasting an event failed' },
+  /** A claim-checked event's payload is not in the claim-check store (purged, never written) or its reference is malformed. */
+  TM_CLAIM_CHECK_MISSING: { status: 422, retryable: false, title: 'Claim-checked payload not found' },
+  /** A claim-checked event's stored payload does not hash to the digest the event carries (or it carries none). */
+  TM_CLAIM_CHECK_MISMATCH: { status: 422, retryable: false, title: 'Claim-checked payload digest mismatch' },
   /** A control-plane request carried no bearer token, or one that matches no configured token. */
   TM_UNAUTHENTICATED: { status: 401, retryable: false, title: 'Missing or unknown bearer token' },
   /** The token is valid but its role may not do this (a viewer asking for an operator action). */

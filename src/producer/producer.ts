@@ -6,6 +6,7 @@ import type { EventKind } from '../envelope/types.js';
 import { ConcurrencyError, NotAuthorityError, TidemarkError, UnknownEntityTypeError } from '../errors.js';
 import { loadAuthorities } from './authorities.js';
 import { outboxChannel } from './channel.js';
+import { prepareForAppend, type ProducerSchemaOptions } from './validate-before-append.js';
 
 export interface ProducerOptions {
   /** The context this producer writes for; must be the registered authority of what it appends. */
@@ -17,6 +18,8 @@ export interface ProducerOptions {
    * saves a little per commit; relays then find new rows by polling.
    */
   readonly notify?: boolean;
+  /** Validate events against their schemas and claim-check large payloads before append (docs/schema.md). */
+  readonly payloads?: ProducerSchemaOptions;
 }
 
 export interface EntityRef {
@@ -181,8 +184,8 @@ export function createProducer(options: ProducerOptions): Producer {
       checkEventList(events, appendOptions);
       await checkOwnership(tx, entity.type);
       const ids = events.map((_, i) => (i === 0 && appendOptions.id) || randomUUID());
-      const envelopes = events.map((e, i) => {
-        const envelope = createEnvelope({
+      const built = events.map((e, i) =>
+        createEnvelope({
           kind: e.kind,
           type: e.type,
           data: e.data,
@@ -197,7 +200,10 @@ export function createProducer(options: ProducerOptions): Producer {
           effectiveTime: appendOptions.effectiveTime,
           traceparent: appendOptions.traceparent,
           schemaVersion: appendOptions.schemaVersion,
-        });
+        }),
+      );
+      const prepared = options.payloads ? await prepareForAppend(options.payloads, tx, built) : built;
+      const envelopes = prepared.map((envelope) => {
         // The version is assigned by the database in the same statement; the relay adds it back.
         const { entityversion: _placeholder, ...stored } = envelope;
         return JSON.stringify(stored);
