@@ -154,6 +154,11 @@ export function createCapture(options: CaptureOptions): Capture {
   let tablesByRelation = new Map<number, SourceTable>();
   const columnsSeen = new Map<string, string>();
   const windows = new Map<string, Window>();
+  /**
+   * Keys the stream carried since this run began, per table whose snapshot is not done. The
+   * stream's insert/update carries the whole row, so a snapshot copy read later is redundant.
+   */
+  const streamedKeys = new Map<string, Set<string>>();
   const syncs = new Map<string, Deferred>();
   let checkpoint: string | undefined;
   let current: OpenTransaction | undefined;
@@ -221,6 +226,7 @@ export function createCapture(options: CaptureOptions): Capture {
   }
 
   function collect(change: RowChange): void {
+    if (change.op !== 'truncate') streamedKeys.get(change.table)?.add(changeKey(change));
     for (const w of windows.values()) {
       if (!w.open || w.table !== change.table) continue;
       if (change.op === 'truncate') w.truncated = true;
@@ -244,8 +250,16 @@ export function createCapture(options: CaptureOptions): Capture {
     }
     const table = tables.get(w.table)!;
     const rows = w.rows ?? [];
-    // Rows changed inside the window are carried by the stream itself, newer than the chunk's copy.
-    const kept = w.truncated ? [] : rows.filter((row) => !w.touched.has(JSON.stringify(Object.values(keyOf(table, row)))));
+    // Rows the stream changed (inside the window, or earlier in this run) reached the outbox from
+    // the stream with their whole row, newer than or equal to the chunk's copy: emitting the copy too
+    // would apply the same state twice, or an older one after a newer.
+    const streamed = streamedKeys.get(w.table);
+    const kept = w.truncated
+      ? []
+      : rows.filter((row) => {
+          const key = JSON.stringify(Object.values(keyOf(table, row)));
+          return !w.touched.has(key) && !streamed?.has(key);
+        });
     for (const row of kept) tx.changes.push(rowChange(table, 'snapshot', tx.commitLsn, null, row));
     tx.total += kept.length;
     const last = rows.at(-1);
@@ -364,6 +378,7 @@ export function createCapture(options: CaptureOptions): Capture {
         if (last) lastKey = Object.values(keyOf(table, last));
         if (window.rows.length < snapshotChunk) break;
       }
+      streamedKeys.delete(table.name);
     }
     notice({ type: 'snapshot-done' });
   }
@@ -417,6 +432,10 @@ export function createCapture(options: CaptureOptions): Capture {
         }
         checkpoint = stored && stored.lsn !== '0/0' ? norm(stored.lsn) : undefined;
         ackedTo = checkpoint ?? '0/0';
+        streamedKeys.clear();
+        for (const p of await loadSnapshotProgress(db, s, name)) {
+          if (!p.done && tables.has(p.table)) streamedKeys.set(p.table, new Set());
+        }
         const svc = new LogicalReplicationService(
           { connectionString: options.source.connectionString, application_name: `tidemark-cdc-${name}` },
           // Never acknowledge on receipt: only onCommit does, after the events are durable.
