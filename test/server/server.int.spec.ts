@@ -1,0 +1,312 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type ControlPlane } from '../../src/server/index.js';
+import { waitUntil } from '../support/wait.js';
+import { asOperator, asViewer, startEstate, tokens, type Estate } from './estate.js';
+
+const problem = 'application/problem+json';
+
+describe('control plane over an embedded estate', () => {
+  let estate: Estate;
+  let server: ControlPlane;
+  let parkedHead: { id: number; consumer: string };
+
+  beforeAll(async () => {
+    estate = await startEstate();
+    server = await createServer({
+      db: estate.t.db,
+      schema: estate.t.schema,
+      topology: estate.topology,
+      tokens,
+      lagSampleMs: 0,
+      dashboardDir: false,
+    });
+    await estate.change('c-1', '1 Harbour Road');
+    await estate.change('c-2', 'POISON');
+    await estate.change('c-2', '2 Dock Street');
+    await waitUntil(
+      async () =>
+        (await server.app.inject({ url: '/api/dead-letters?consumer=billing', headers: asViewer })).json()
+          .deadLetters.length,
+      2,
+      20_000,
+      'the poisoned key to park',
+    );
+    const list = (await server.app.inject({ url: '/api/dead-letters', headers: asViewer })).json();
+    parkedHead = list.deadLetters.find((d: { status: string }) => d.status === 'open');
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await estate?.stop();
+  });
+
+  it('answers /healthz and /readyz without a token', async () => {
+    expect((await server.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await server.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().status).toBe('ready');
+  });
+
+  it('refuses a request without a token, or with an unknown one, with 401 problem+json', async () => {
+    for (const headers of [{}, { authorization: 'Bearer not-a-token' }, { authorization: 'Basic abc' }]) {
+      const res = await server.app.inject({ url: '/api/topology', headers });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['content-type']).toContain(problem);
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+      expect(res.json()).toMatchObject({
+        type: 'urn:tidemark:error:TM_UNAUTHENTICATED',
+        title: 'Missing or unknown bearer token',
+        status: 401,
+        code: 'TM_UNAUTHENTICATED',
+      });
+      expect(res.json().detail).toMatch(/Bearer|token/);
+    }
+  });
+
+  it('shows the topology to a viewer', async () => {
+    const res = await server.app.inject({ url: '/api/topology', headers: asViewer });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.contexts.map((c: { name: string }) => c.name)).toEqual([
+      'customer-profile',
+      'billing',
+      'policy',
+      'claims',
+      'communications',
+    ]);
+    expect(body.flows.find((f: { name: string }) => f.name === 'customer-to-billing')).toMatchObject({
+      source: 'customer-profile',
+      consumer: 'billing',
+    });
+  });
+
+  it('reports per-flow lag, dead letters and parked keys', async () => {
+    const body = (await server.app.inject({ url: '/api/flows', headers: asViewer })).json();
+    const billing = body.flows.find((f: { consumer: string }) => f.consumer === 'billing');
+    expect(billing.deadLetters).toEqual({ open: 1, parked: 1, parkedKeys: 1 });
+    expect(billing.partitions.length).toBeGreaterThan(0);
+    expect(typeof billing.lag).toBe('number');
+    expect(body.relays[0]).toMatchObject({ name: 'default' });
+    expect(typeof body.backlog).toBe('number');
+  });
+
+  it('gives an entity status, timeline and readiness from the ledger; 404 for an unknown entity', async () => {
+    await expect
+      .poll(
+        async () =>
+          (
+            await server.app.inject({
+              url: '/api/entities/customer/c-1/readiness/send-letter',
+              headers: asViewer,
+            })
+          ).json().ready,
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    const status = (await server.app.inject({ url: '/api/entities/customer/c-1', headers: asViewer })).json();
+    expect(status).toMatchObject({ entityType: 'customer', entityId: 'c-1', latestVersion: 1 });
+    expect(typeof status.summary).toBe('string');
+    const timeline = (
+      await server.app.inject({ url: '/api/entities/customer/c-1/timeline', headers: asViewer })
+    ).json();
+    expect(timeline.timeline.map((e: { stage: string }) => e.stage)).toContain('applied');
+    const missing = await server.app.inject({ url: '/api/entities/customer/nobody', headers: asViewer });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('TM_ENTITY_NOT_FOUND');
+    const decision = await server.app.inject({
+      url: '/api/entities/customer/c-1/readiness/no-such-decision',
+      headers: asViewer,
+    });
+    expect(decision.statusCode).toBe(404);
+    expect(decision.json().code).toBe('TM_UNKNOWN_DECISION');
+  });
+
+  it('withholds dead-letter payloads from viewers and shows them to operators', async () => {
+    const url = `/api/consumers/billing/dead-letters/${parkedHead.id}`;
+    const seen = (await server.app.inject({ url, headers: asViewer })).json();
+    expect(seen.envelope.dataRedacted).toBe(true);
+    expect(seen.envelope).not.toHaveProperty('data');
+    const full = (await server.app.inject({ url, headers: asOperator })).json();
+    expect(full.envelope.data).toEqual({ address: 'POISON' });
+  });
+
+  it('refuses operator actions to a viewer with 403 and changes nothing', async () => {
+    const res = await server.app.inject({
+      method: 'POST',
+      url: `/api/consumers/billing/dead-letters/${parkedHead.id}/skip`,
+      headers: asViewer,
+      payload: { reason: 'trying my luck' },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({
+      code: 'TM_FORBIDDEN',
+      title: 'Token role does not allow this action',
+    });
+    const still = (
+      await server.app.inject({
+        url: `/api/consumers/billing/dead-letters/${parkedHead.id}`,
+        headers: asViewer,
+      })
+    ).json();
+    expect(still.status).toBe('open');
+  });
+
+  it('needs a reason for an operator action', async () => {
+    for (const payload of [{}, { reason: '' }, { reason: 42 }, { reason: 'ok', extra: 1 }]) {
+      const res = await server.app.inject({
+        method: 'POST',
+        url: `/api/consumers/billing/dead-letters/${parkedHead.id}/retry`,
+        headers: asOperator,
+        payload,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().code).toBe('TM_REQUEST_INVALID');
+      expect(res.json().detail).toMatch(/reason|additional/);
+    }
+  });
+
+  it('answers unknown consumers, dead letters, operations and routes with precise 404s', async () => {
+    const cases: [string, string][] = [
+      ['/api/consumers/nobody/dead-letters/1', 'TM_UNKNOWN_CONSUMER'],
+      ['/api/consumers/billing/dead-letters/999999', 'TM_DLQ_NOT_FOUND'],
+      ['/api/consumers/billing/operations/999999', 'TM_OPERATION_NOT_FOUND'],
+      ['/api/no-such-thing', 'TM_ROUTE_NOT_FOUND'],
+    ];
+    for (const [url, code] of cases) {
+      const res = await server.app.inject({ url, headers: asViewer });
+      expect(res.statusCode, url).toBe(404);
+      expect(res.headers['content-type']).toContain(problem);
+      expect(res.json().code).toBe(code);
+    }
+    const badId = await server.app.inject({
+      url: '/api/consumers/billing/dead-letters/abc',
+      headers: asViewer,
+    });
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json().detail).toMatch(/params\/id must be integer/);
+  });
+
+  it('refuses malformed JSON, a non-JSON body and a body over the limit', async () => {
+    const url = `/api/consumers/billing/dead-letters/${parkedHead.id}/retry`;
+    const bad = await server.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...asOperator, 'content-type': 'application/json' },
+      payload: '{"reason": ',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('TM_REQUEST_INVALID');
+    const text = await server.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...asOperator, 'content-type': 'text/plain' },
+      payload: 'reason=because',
+    });
+    expect(text.statusCode).toBe(415);
+    expect(text.json().code).toBe('TM_UNSUPPORTED_MEDIA_TYPE');
+    const huge = await server.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...asOperator, 'content-type': 'application/json' },
+      payload: JSON.stringify({ reason: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(huge.statusCode).toBe(413);
+    expect(huge.json().code).toBe('TM_PAYLOAD_TOO_LARGE');
+  });
+
+  it('retries a parked head for an operator, audits it, and the key un-parks', async () => {
+    estate.heal();
+    const res = await server.app.inject({
+      method: 'POST',
+      url: `/api/consumers/billing/dead-letters/${parkedHead.id}/retry`,
+      headers: asOperator,
+      payload: { reason: 'address parser fixed in 1.4' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe('retry');
+    await expect
+      .poll(
+        async () =>
+          (await server.app.inject({ url: '/api/dead-letters?consumer=billing', headers: asViewer })).json()
+            .deadLetters.length,
+        { timeout: 20_000 },
+      )
+      .toBe(0);
+    const audit = (await server.app.inject({ url: '/api/audit', headers: asViewer })).json().audit;
+    expect(audit[0]).toMatchObject({
+      actor: 'olga',
+      action: 'dlq.retry',
+      target: `dead-letter:${parkedHead.id}`,
+      reason: 'address parser fixed in 1.4',
+    });
+  });
+
+  it('records a replay request (audited) and refuses an inverted range', async () => {
+    const url = '/api/consumers/communications/replays';
+    const inverted = await server.app.inject({
+      method: 'POST',
+      url,
+      headers: asOperator,
+      payload: { reason: 'rebuild contacts', fromPosition: 10, toPosition: 2 },
+    });
+    expect(inverted.statusCode).toBe(400);
+    expect(inverted.json().detail).toMatch(/invalid replay range/);
+    const ok = await server.app.inject({
+      method: 'POST',
+      url,
+      headers: asOperator,
+      payload: { reason: 'contacts lost rows', fromPosition: 0 },
+    });
+    expect(ok.statusCode).toBe(202);
+    const request = ok.json();
+    expect(request).toMatchObject({ consumer: 'communications', kind: 'replay', requestedBy: 'olga' });
+    const again = await server.app.inject({
+      url: `/api/consumers/communications/operations/${request.id}`,
+      headers: asViewer,
+    });
+    expect(again.json().id).toBe(request.id);
+    const audit = (await server.app.inject({ url: '/api/audit?limit=1', headers: asViewer })).json().audit;
+    expect(audit[0]).toMatchObject({
+      actor: 'olga',
+      action: 'operation.replay',
+      reason: 'contacts lost rows',
+    });
+  });
+
+  it('publishes an OpenAPI document generated from the route schemas', async () => {
+    const doc = (await server.app.inject({ url: '/openapi.json' })).json();
+    expect(doc.openapi).toBe('3.0.3');
+    const retry = doc.paths['/api/consumers/{consumer}/dead-letters/{id}/retry'].post;
+    expect(retry.requestBody.content['application/json'].schema.required).toEqual(['reason']);
+    expect(retry.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['consumer', 'id']);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/topology', '/api/flows', '/api/entities/{type}/{id}', '/metrics']),
+    );
+  });
+
+  it('serves the same API on a live socket on 127.0.0.1', async () => {
+    const live = await createServer({
+      db: estate.t.db,
+      schema: estate.t.schema,
+      topology: estate.topology,
+      tokens,
+      lagSampleMs: 0,
+      dashboardDir: false,
+    });
+    try {
+      const base = await live.listen({ host: '127.0.0.1', port: 0 });
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const me = await fetch(`${base}/api/me`, { headers: asOperator });
+      expect(await me.json()).toEqual({ name: 'olga', role: 'operator' });
+      const denied = await fetch(`${base}/api/flows`);
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get('content-type')).toContain(problem);
+      const metrics = await fetch(`${base}/metrics`, { headers: asViewer });
+      const text = await metrics.text();
+      expect(text).toMatch(/^tidemark_outbox_backlog\{relay="default"\} \d+$/m);
+      expect(text).toMatch(/^tidemark_dlq_messages\{consumer="billing",status="open"\} 0$/m);
+      expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+    } finally {
+      await live.close();
+    }
+  });
+});
