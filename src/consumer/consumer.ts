@@ -18,6 +18,7 @@ import { consumerStatements } from './sql.js';
 import { operationRunner } from './operations.js';
 import { operationsChannel } from '../operations/requests.js';
 import type { Consumer, ConsumerOptions, Logger, Outcome, RepairResult } from './types.js';
+import { receivingHandlers } from './validate-on-receipt.js';
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
@@ -39,11 +40,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     : undefined;
   const sink =
     options.ledger === false ? undefined : (options.ledger ?? localLedgerSink({ context: name, schema }));
+  const handlers = receivingHandlers(options.handlers, options.receive);
   const applyOne = createApplier({
     name,
     consumer: name,
     s,
-    handlers: options.handlers,
+    handlers,
     table: projection?.live ?? projectionTables(name, [], schema).live,
     lockKey: consumerLockKey(name),
     ledgerContext: sink?.context ?? name,
@@ -311,7 +313,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         s,
         name,
         backbone: options.backbone,
-        handlers: options.handlers,
+        handlers,
         projection,
         onProgress: rebuildOptions.onProgress,
       }),

@@ -4,6 +4,7 @@ import type { Db, Sql } from '../store/db.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import type { LedgerSink } from '../ledger/sink.js';
 import type { LedgerStage } from '../ledger/stages.js';
+import type { ReceiveOptions } from './validate-on-receipt.js';
 
 export interface ApplyContext {
   /** The consumer's name (the context applying the event). */
@@ -118,6 +119,11 @@ export interface ConsumerOptions {
    * for the context named `name`. `false` records nothing (the ledger's own collector).
    */
   readonly ledger?: LedgerSink | false;
+  /**
+   * Steps before the handlers: claim-check resolution, schema validation, upcasting, field
+   * allow-lists and PII withholding (docs/schema.md). An event failing one is dead-lettered.
+   */
+  readonly receive?: ReceiveOptions;
   /** Told about every event's outcome, after its transaction committed. */
   readonly onOutcome?: (outcome: Outcome) => void;
   readonly logger?: Logger;
