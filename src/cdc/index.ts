@@ -12,3 +12,5 @@ export type {
   SourcePrecedence,
 } from './precedence.js';
 export { deadLetterConsumer } from './sink.js';
+export { inspectCapture, resetCapture } from './admin.js';
+export type { CaptureAdminOptions, CaptureReport } from './admin.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerCdc } from './commands/cdc.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerInit } from './commands/init.js';
@@ -21,6 +22,7 @@ const program = new Command()
   .showHelpAfterError('(run tidemark --help for the commands and their options)')
   .exitOverride();
 
+registerCdc(program);
 registerDemo(program);
 registerDlq(program);
 registerInit(program);
