@@ -13,3 +13,4 @@ export { pullSource, repairPlan, type RepairPlan, type StateSource, type RepairO
 export { createReconciler, type Reconciler, type ReconcilerOptions, type RunOptions } from './reconciler.js';
 export type { RunReport } from './report.js';
 export { reconcileExceptions, type ReconcileException } from './exceptions.js';
+export { rebuildDigests, type StateRow } from './rebuild.js';
