@@ -2,6 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { TidemarkError, isTidemarkError } from '../errors.js';
 import { problemMediaType, problemOf } from './problem.js';
+import { projectFields } from '../schema/projection.js';
 import {
   consumerHeader,
   maxBatchIds,
@@ -18,7 +19,9 @@ export interface AuthorityReadApiOptions {
   readonly readers: Readonly<Record<string, EntityReader>>;
   /**
    * Field allow-lists per consumer and entity type: a caller naming itself `billing` with the
-   * `Tidemark-Consumer` header gets only `fields.billing.customer` of a customer's state.
+   * `Tidemark-Consumer` header gets only `fields.billing.customer` of a customer's state
+   * (dotted paths such as `address.city` keep part of an object; the consumer runtime's
+   * `receive.fields` projects events the same way).
    * When set, a caller that names no consumer, an unknown one, or one without a list for the
    * type is refused (403). This is data minimisation, not authentication: put authentication
    * (tokens, mTLS) in front of the API.
@@ -313,17 +316,9 @@ function documentOf(type: string, row: AuthorityRow, fields: readonly string[] |
     type,
     id: row.id,
     version: row.version,
-    state: fields ? project(row.state, fields) : row.state,
+    state: fields ? projectFields(row.state, fields) : row.state,
     updatedAt: new Date(row.updatedAt).toISOString(),
   };
-}
-
-/** Keeps only the allowed top-level fields of the state (an empty object if it is no object). */
-function project(state: unknown, fields: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (!isRecord(state)) return out;
-  for (const field of fields) if (Object.hasOwn(state, field)) out[field] = state[field];
-  return out;
 }
 
 /** RFC 9110 `If-None-Match`: `*` or a list of (weak or strong) entity tags; weak comparison. */
