@@ -14,11 +14,13 @@ import { writeResults } from './lib/results-file.js';
 import { sourceRevision } from './lib/revision.js';
 import { openPGliteTarget, openPostgresTarget, type Target, type TargetKey } from './lib/targets.js';
 import { backboneBenchmark } from './backbone.js';
+import { compareBenchmark } from './compare.js';
 import { relayBenchmark } from './relay.js';
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
   relay: relayBenchmark,
   backbone: backboneBenchmark,
+  compare: compareBenchmark,
 };
 
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
@@ -31,6 +33,7 @@ interface CliOptions {
   write: boolean;
   db: TargetKey[];
   pg: string;
+  events?: number;
 }
 
 async function openTargets(keys: readonly TargetKey[], pg: string, pgliteVersion: string): Promise<Target[]> {
@@ -56,7 +59,12 @@ async function runBenchmark(name: string, benchmark: Benchmark, options: CliOpti
   let report: BenchReport;
   let noise: Noise;
   try {
-    report = await benchmark.run({ quick: options.quick, targets, machine });
+    report = await benchmark.run({
+      quick: options.quick,
+      targets,
+      machine,
+      ...(options.events !== undefined ? { events: options.events } : {}),
+    });
   } finally {
     noise = watch.stop();
     for (const t of targets) await t.close();
@@ -78,7 +86,13 @@ async function runBenchmark(name: string, benchmark: Benchmark, options: CliOpti
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   if (options.write) {
-    const flags = [options.quick ? '--quick' : '', '--write'].filter(Boolean).join(' ');
+    const flags = [
+      options.quick ? '--quick' : '',
+      options.events !== undefined ? `--events ${options.events}` : '',
+      '--write',
+    ]
+      .filter(Boolean)
+      .join(' ');
     writeResults(resultsPath, report, {
       date,
       command: `npm run bench -- ${name} ${flags}`,
@@ -90,6 +104,14 @@ async function runBenchmark(name: string, benchmark: Benchmark, options: CliOpti
     });
     progress(`wrote ${resultsPath}`);
   }
+}
+
+function parseEvents(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`--events takes a positive whole number of events, got ${JSON.stringify(value)}`);
+  }
+  return n;
 }
 
 function parseDatabases(value: string): TargetKey[] {
@@ -116,6 +138,7 @@ for (const [name, benchmark] of Object.entries(benchmarks)) {
         .argParser(parseDatabases),
     )
     .option('--pg <url>', 'server PostgreSQL (each run uses a fresh schema, dropped afterwards)', defaultPg)
+    .option('--events <n>', 'events per contender and phase (compare only; default 100,000)', parseEvents)
     .action((options: CliOptions) => runBenchmark(name, benchmark, options));
 }
 

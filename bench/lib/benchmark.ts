@@ -8,6 +8,8 @@ export interface BenchContext {
   /** The databases chosen for this run, already open; the benchmark must not close them. */
   readonly targets: readonly Target[];
   readonly machine: Machine;
+  /** `--events`: workload size for benchmarks that take one (compare); undefined for their default. */
+  readonly events?: number;
 }
 
 /** One entry of the `npm run bench -- <name>` table. */

@@ -13,6 +13,8 @@ export interface Target {
   readonly label: string;
   /** PGlite has one connection: concurrent clients would only queue behind each other. */
   readonly concurrent: boolean;
+  /** Server PostgreSQL only: for systems that open their own connections (the compare peers). */
+  readonly connectionString?: string;
   /**
    * A Db of at most `max` connections. PGlite hands out its single instance every time,
    * so closing what this returns is a no-op there.
@@ -74,6 +76,7 @@ export async function openPostgresTarget(connectionString: string): Promise<Targ
     {
       key: 'postgres',
       concurrent: true,
+      connectionString,
       connect: (max, role) =>
         openPostgres({ connectionString, max, applicationName: `tidemark-bench-${role}` }),
       async foreignSessions() {
