@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import { collectDefaultMetrics } from 'prom-client';
 import { TidemarkError } from '../errors.js';
@@ -175,6 +175,19 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     return503OnClosing: true,
+    // Errors raised before routing (a URL that is not valid UTF-8) get the same problem documents.
+    frameworkErrors: (error, request, reply) => {
+      const problem = problemFor(
+        new TidemarkError(
+          'TM_REQUEST_INVALID',
+          `the request URL cannot be read: ${error.message.slice(0, 200)}`,
+        ),
+        '',
+      );
+      void request;
+      const raw = reply as unknown as FastifyReply;
+      void raw.code(problem.status).type(problemMediaType).send(problem);
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
   app.decorateRequest('principal', null);
