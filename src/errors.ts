@@ -148,6 +148,10 @@ export const errorCodes = {
     retryable: true,
     title: 'A reconciliation run of this flow is in progress',
   },
+  /** A broker refused the credentials, the vhost, or the permission to declare/use a resource. */
+  TM_BACKBONE_ACCESS_DENIED: { status: 403, retryable: false, title: 'Broker refused access' },
+  /** A broker dead-lettered an event (delivery limit, TTL or length policy) before a handler took it. */
+  TM_BROKER_DEAD_LETTERED: { status: 422, retryable: false, title: 'Event dead-lettered by the broker' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
