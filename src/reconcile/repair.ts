@@ -56,7 +56,7 @@ export function repairPlan(
     if (!allowed.includes(chosen)) {
       throw new TidemarkError(
         'TM_INVALID_ARGUMENT',
-        `'${chosen}' cannot repair a ${cls} row: use ${allowed.join(' or ')} for ${cls}` +
+        `'${chosen}' cannot repair ${cls === 'orphan' ? 'an' : 'a'} ${cls} row: use ${allowed.join(' or ')} for ${cls}` +
           (cls === 'orphan' ? ' (the authority has nothing to send for it)' : ''),
         { context: { class: cls, repair: chosen } },
       );
