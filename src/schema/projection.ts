@@ -16,18 +16,18 @@ function treeOf(paths: readonly string[]): PathTree {
   for (const path of paths) {
     const names = path.split('.');
     let node = root;
-    names.forEach((name, i) => {
+    for (const [i, name] of names.entries()) {
       const existing = node.get(name);
-      if (existing === true) return;
+      // A prefix already kept whole keeps this path too.
+      if (existing === true) break;
       if (i === names.length - 1) {
         node.set(name, true);
-        return;
+        break;
       }
       const next: PathTree = existing ?? new Map();
       node.set(name, next);
       node = next;
-    });
-    // A path whose prefix was already kept whole needs nothing more.
+    }
   }
   return root;
 }
@@ -52,7 +52,7 @@ function keep(value: unknown, tree: PathTree): unknown {
  * object gives `{}` (nothing of it is allowed by name). The input is not changed.
  */
 export function projectFields(value: unknown, paths: readonly string[]): Record<string, unknown> {
-  return (keep(value, treeOf(paths)) as Record<string, unknown> | undefined) ?? {};
+  return isObject(value) ? (keep(value, treeOf(paths)) as Record<string, unknown>) : {};
 }
 
 function drop(value: unknown, tree: PathTree): unknown {
