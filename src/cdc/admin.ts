@@ -2,7 +2,12 @@ import pg from 'pg';
 import { TidemarkError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
-import { deleteCaptureState, loadCheckpoint, loadSnapshotProgress, type SnapshotProgress } from './checkpoint.js';
+import {
+  deleteCaptureState,
+  loadCheckpoint,
+  loadSnapshotProgress,
+  type SnapshotProgress,
+} from './checkpoint.js';
 import { dropSlotAndPublication, slotLagBytes, slotState } from './source.js';
 
 export interface CaptureAdminOptions {
@@ -65,7 +70,11 @@ export async function resetCapture(options: CaptureAdminOptions): Promise<void> 
   const s = quoteIdentifier(options.schema ?? 'tidemark', 'schema name');
   const name = quoteIdentifier(options.name, 'capture name').slice(1, -1);
   await withSource(options.source.connectionString, (client) =>
-    dropSlotAndPublication(client, options.slot ?? `tidemark_${name}`, options.publication ?? `tidemark_${name}`),
+    dropSlotAndPublication(
+      client,
+      options.slot ?? `tidemark_${name}`,
+      options.publication ?? `tidemark_${name}`,
+    ),
   );
   await options.db.transaction((tx) => deleteCaptureState(tx, s, options.name));
 }

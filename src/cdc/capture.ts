@@ -138,7 +138,10 @@ export function createCapture(options: CaptureOptions): Capture {
   const notice = options.onNotice ?? (() => {});
   const translators = new Map(options.translators.map((t) => [t.table, t]));
   if (translators.size === 0) {
-    throw new TidemarkError('TM_INVALID_ARGUMENT', `capture ${name} has no translators; give one per legacy table`);
+    throw new TidemarkError(
+      'TM_INVALID_ARGUMENT',
+      `capture ${name} has no translators; give one per legacy table`,
+    );
   }
   const ctx: SinkContext = {
     capture: name,
@@ -173,10 +176,14 @@ export function createCapture(options: CaptureOptions): Capture {
     if (failedWith) return;
     failedWith = isTidemark(err)
       ? err
-      : new TidemarkError('TM_CDC_STREAM_FAILED', `capture ${name} stopped: ${(err as Error)?.message ?? String(err)}`, {
-          cause: err,
-          context: { capture: name },
-        });
+      : new TidemarkError(
+          'TM_CDC_STREAM_FAILED',
+          `capture ${name} stopped: ${(err as Error)?.message ?? String(err)}`,
+          {
+            cause: err,
+            context: { capture: name },
+          },
+        );
     failure.reject(failedWith);
     snapshot.reject(failedWith);
     for (const w of windows.values()) w.done.reject(failedWith);
@@ -203,7 +210,13 @@ export function createCapture(options: CaptureOptions): Capture {
     return table;
   }
 
-  function rowChange(table: SourceTable, op: RowChange['op'], lsn: string, before: Row | null, after: Row | null): RowChange {
+  function rowChange(
+    table: SourceTable,
+    op: RowChange['op'],
+    lsn: string,
+    before: Row | null,
+    after: Row | null,
+  ): RowChange {
     const source = after ?? before ?? {};
     return {
       op,
@@ -339,7 +352,15 @@ export function createCapture(options: CaptureOptions): Capture {
         if (!current || current.skip) return;
         for (const relation of message.relations) {
           const table = tableOf(relation);
-          if (table) collect({ op: 'truncate', table: table.name, key: {}, before: null, after: null, lsn: norm(lsn) });
+          if (table)
+            collect({
+              op: 'truncate',
+              table: table.name,
+              key: {},
+              before: null,
+              after: null,
+              lsn: norm(lsn),
+            });
         }
         return;
       }
@@ -364,7 +385,13 @@ export function createCapture(options: CaptureOptions): Capture {
       for (;;) {
         if (failedWith || !running) return;
         const id = randomUUID();
-        const window: Window = { table: table.name, open: false, truncated: false, touched: new Set(), done: deferred() };
+        const window: Window = {
+          table: table.name,
+          open: false,
+          truncated: false,
+          touched: new Set(),
+          done: deferred(),
+        };
         windows.set(id, window);
         try {
           await emitWatermark(control!, name, { kind: 'low', id });
@@ -384,7 +411,10 @@ export function createCapture(options: CaptureOptions): Capture {
   }
 
   async function connectControl(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: options.source.connectionString, application_name: `tidemark-cdc-${name}` });
+    const client = new pg.Client({
+      connectionString: options.source.connectionString,
+      application_name: `tidemark-cdc-${name}`,
+    });
     client.on('error', (err) => fail(err));
     try {
       await client.connect();
@@ -410,7 +440,8 @@ export function createCapture(options: CaptureOptions): Capture {
         tables = new Map(found.map((t) => [t.name, t]));
         tablesByRelation = new Map();
         for (const t of found) {
-          if (!translators.has(t.name)) throw new TidemarkError('TM_INVALID_ARGUMENT', `table ${t.name} has no translator`);
+          if (!translators.has(t.name))
+            throw new TidemarkError('TM_INVALID_ARGUMENT', `table ${t.name} has no translator`);
         }
         const stored = await loadCheckpoint(db, s, name);
         const state = await slotState(control, slot);
@@ -453,7 +484,11 @@ export function createCapture(options: CaptureOptions): Capture {
           svc.once('start', () => resolve());
           svc.once('error', reject);
         });
-        const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [publication], messages: true });
+        const plugin = new PgoutputPlugin({
+          protoVersion: 1,
+          publicationNames: [publication],
+          messages: true,
+        });
         svc.subscribe(plugin, slot).then(
           () => {
             if (running && !failedWith) fail(new Error('the source ended the replication stream'));
@@ -483,7 +518,8 @@ export function createCapture(options: CaptureOptions): Capture {
     snapshotDone: () => snapshot.promise,
     async catchUp() {
       if (failedWith) throw failedWith;
-      if (!running || !control) throw new TidemarkError('TM_CLOSED', `capture ${name} is not running; start it first`);
+      if (!running || !control)
+        throw new TidemarkError('TM_CLOSED', `capture ${name} is not running; start it first`);
       const id = randomUUID();
       const done = deferred();
       syncs.set(id, done);

@@ -38,7 +38,12 @@ export async function createCheckpoint(
 }
 
 /** Tables added to a running capture get their snapshot too; known tables keep their progress. */
-export async function addSnapshotTables(sql: Sql, s: string, capture: string, tables: readonly string[]): Promise<void> {
+export async function addSnapshotTables(
+  sql: Sql,
+  s: string,
+  capture: string,
+  tables: readonly string[],
+): Promise<void> {
   await sql.query(
     `INSERT INTO ${s}.cdc_snapshot_progress (capture, table_name) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
     [capture, tables],
@@ -49,7 +54,13 @@ export async function addSnapshotTables(sql: Sql, s: string, capture: string, ta
  * Moves the checkpoint to `lsn` in the caller's transaction, the one that wrote the events, and
  * forgets the dedup rows it now covers. Never moves backwards.
  */
-export async function saveCheckpoint(tx: Sql, s: string, capture: string, lsn: string, changes: number): Promise<void> {
+export async function saveCheckpoint(
+  tx: Sql,
+  s: string,
+  capture: string,
+  lsn: string,
+  changes: number,
+): Promise<void> {
   await tx.query(
     `UPDATE ${s}.cdc_checkpoints
      SET lsn = greatest(lsn, $2::pg_lsn), transactions = transactions + 1, changes = changes + $3, updated_at = now()
@@ -59,7 +70,11 @@ export async function saveCheckpoint(tx: Sql, s: string, capture: string, lsn: s
   await tx.query(`DELETE FROM ${s}.cdc_seen WHERE capture = $1 AND lsn <= $2::pg_lsn`, [capture, lsn]);
 }
 
-export async function loadSnapshotProgress(sql: Sql, s: string, capture: string): Promise<SnapshotProgress[]> {
+export async function loadSnapshotProgress(
+  sql: Sql,
+  s: string,
+  capture: string,
+): Promise<SnapshotProgress[]> {
   const { rows } = await sql.query<{ table_name: string; last_key: unknown[] | null; done: boolean }>(
     `SELECT table_name, last_key, done FROM ${s}.cdc_snapshot_progress WHERE capture = $1 ORDER BY table_name`,
     [capture],

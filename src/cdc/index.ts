@@ -1,6 +1,13 @@
 export { createCapture } from './capture.js';
 export type { Capture, CaptureOptions, CaptureStatus } from './capture.js';
-export type { CaptureNotice, Row, RowChange, TranslatedEvent, TranslationResult, Translator } from './types.js';
+export type {
+  CaptureNotice,
+  Row,
+  RowChange,
+  TranslatedEvent,
+  TranslationResult,
+  Translator,
+} from './types.js';
 export { createSourcePrecedence, judgeFields, ownerOf } from './precedence.js';
 export type {
   Conflict,

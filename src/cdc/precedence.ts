@@ -24,7 +24,12 @@ export type FieldVerdict =
   /** Not the owner, but it writes the owner's current value (e.g. a sync echoing the new system back): harmless, dropped. */
   | { readonly field: string; readonly verdict: 'echo' }
   /** Not the owner and a different value: refused and recorded as a conflict. */
-  | { readonly field: string; readonly verdict: 'conflict'; readonly owner: Source; readonly ownerValue: unknown };
+  | {
+      readonly field: string;
+      readonly verdict: 'conflict';
+      readonly owner: Source;
+      readonly ownerValue: unknown;
+    };
 
 export function ownerOf(rules: PrecedenceRules, entityType: string, field: string, at: Date): Source {
   const perType = rules[entityType];

@@ -32,7 +32,11 @@ export const deadLetterConsumer = (capture: string): string => `cdc:${capture}`;
  * Keeps only the changes not written before, recording them as written: the `(lsn, table,
  * key)` dedup set for work that spans several transactions before its checkpoint moves.
  */
-export async function firstSeen(tx: Sql, ctx: SinkContext, changes: readonly RowChange[]): Promise<RowChange[]> {
+export async function firstSeen(
+  tx: Sql,
+  ctx: SinkContext,
+  changes: readonly RowChange[],
+): Promise<RowChange[]> {
   if (changes.length === 0) return [];
   const keys = changes.map(changeKey);
   const lsns = changes.map((c) => formatLsn(lsnValue(c.lsn)));
@@ -111,7 +115,11 @@ async function translate(ctx: SinkContext, change: RowChange): Promise<unknown> 
  * translator rejects becomes a dead letter (code TM_CDC_TRANSLATION_FAILED) in the same
  * transaction, so it is recorded exactly when the rest of the batch is.
  */
-export async function writeChanges(tx: Sql, ctx: SinkContext, changes: readonly RowChange[]): Promise<WriteOutcome> {
+export async function writeChanges(
+  tx: Sql,
+  ctx: SinkContext,
+  changes: readonly RowChange[],
+): Promise<WriteOutcome> {
   let events = 0;
   const rejected: { change: RowChange; reason: string }[] = [];
   for (const change of changes) {

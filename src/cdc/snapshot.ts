@@ -13,7 +13,10 @@ export type Watermark = { readonly kind: 'low' | 'high' | 'sync'; readonly id: s
  * schema (DBLog's watermark table, done with `pg_logical_emit_message`).
  */
 export async function emitWatermark(client: pg.Client, capture: string, mark: Watermark): Promise<void> {
-  await client.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [watermarkPrefix(capture), JSON.stringify(mark)]);
+  await client.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [
+    watermarkPrefix(capture),
+    JSON.stringify(mark),
+  ]);
 }
 
 export function parseWatermark(capture: string, prefix: string, content: Uint8Array): Watermark | undefined {
@@ -36,10 +39,10 @@ export async function readChunk(
   const keys = table.keyColumns.map((c) => `"${c.replaceAll('"', '""')}"`);
   const order = keys.join(', ');
   const after = lastKey === null ? '' : `WHERE (${order}) > (${keys.map((_, i) => `$${i + 2}`).join(', ')})`;
-  const { rows } = await client.query<Row>(`SELECT * FROM ${table.quoted} ${after} ORDER BY ${order} LIMIT $1`, [
-    size,
-    ...(lastKey ?? []),
-  ]);
+  const { rows } = await client.query<Row>(
+    `SELECT * FROM ${table.quoted} ${after} ORDER BY ${order} LIMIT $1`,
+    [size, ...(lastKey ?? [])],
+  );
   return rows;
 }
 

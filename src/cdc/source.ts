@@ -13,7 +13,12 @@ export interface SourceTable {
 }
 
 /** Splits and validates `schema.table` (a bare name means schema `public`). */
-export function parseTableName(name: string): { schema: string; table: string; quoted: string; name: string } {
+export function parseTableName(name: string): {
+  schema: string;
+  table: string;
+  quoted: string;
+  name: string;
+} {
   const parts = typeof name === 'string' ? name.split('.') : [];
   const [schema, table] = parts.length === 1 ? ['public', parts[0]!] : parts;
   if (parts.length > 2 || schema === undefined || table === undefined) {
@@ -106,7 +111,8 @@ export async function ensurePublication(
   const list = tables.map((t) => t.quoted).join(', ');
   const exists = await client.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [publication]);
   try {
-    if (exists.rows.length === 0) await client.query(`CREATE PUBLICATION ${quotedPublication} FOR TABLE ${list}`);
+    if (exists.rows.length === 0)
+      await client.query(`CREATE PUBLICATION ${quotedPublication} FOR TABLE ${list}`);
     else await client.query(`ALTER PUBLICATION ${quotedPublication} SET TABLE ${list}`);
   } catch (cause) {
     throw new TidemarkError(
@@ -134,7 +140,11 @@ export async function createSlot(client: pg.Client, slot: string): Promise<void>
 }
 
 /** Drops the slot (waiting for it to become inactive) and the publication. */
-export async function dropSlotAndPublication(client: pg.Client, slot: string, publication: string): Promise<void> {
+export async function dropSlotAndPublication(
+  client: pg.Client,
+  slot: string,
+  publication: string,
+): Promise<void> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       await client.query(

@@ -58,7 +58,12 @@ export interface Translator {
 export type CaptureNotice =
   | { readonly type: 'streaming'; readonly fromLsn: string }
   | { readonly type: 'schema-changed'; readonly table: string; readonly columns: readonly string[] }
-  | { readonly type: 'transaction'; readonly commitLsn: string; readonly changes: number; readonly parts: number }
+  | {
+      readonly type: 'transaction';
+      readonly commitLsn: string;
+      readonly changes: number;
+      readonly parts: number;
+    }
   | { readonly type: 'snapshot-chunk'; readonly table: string; readonly rows: number; readonly done: boolean }
   | { readonly type: 'snapshot-done' }
   | { readonly type: 'rejected'; readonly table: string; readonly lsn: string; readonly reason: string }

@@ -16,7 +16,11 @@ const capture = createCapture({
   name: config.name,
   source: { connectionString: config.url },
   translators: [customerTranslator(config.table)],
-  sink: { db, schema: config.schema, producer: createProducer({ context, schema: config.schema, notify: false }) },
+  sink: {
+    db,
+    schema: config.schema,
+    producer: createProducer({ context, schema: config.schema, notify: false }),
+  },
   snapshot: 'never',
   transactionChunkSize: config.transactionChunkSize,
 });

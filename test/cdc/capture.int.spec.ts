@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { postgresAvailable } from '../support/services.js';
-import { customerTranslator, openLegacyEstate, type LegacyEstate } from './legacy.js';
+import { openLegacyEstate, type LegacyEstate } from './legacy.js';
 
 const available = await postgresAvailable();
 
@@ -15,7 +15,9 @@ describe.skipIf(!available)('CDC capture from PostgreSQL logical replication', (
     estate = await openLegacyEstate();
     const capture = estate.capture({ snapshot: 'never' });
     await capture.start();
-    await estate.source.query(`INSERT INTO ${estate.table} (id, addr_line1) VALUES (1, '1 Old Road'), (2, '2 Elm')`);
+    await estate.source.query(
+      `INSERT INTO ${estate.table} (id, addr_line1) VALUES (1, '1 Old Road'), (2, '2 Elm')`,
+    );
     await estate.source.query(`UPDATE ${estate.table} SET addr_line1 = '9 New Street', rev = 2 WHERE id = 1`);
     await estate.source.query(`DELETE FROM ${estate.table} WHERE id = 2`);
     await capture.catchUp();

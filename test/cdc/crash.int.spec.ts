@@ -53,12 +53,17 @@ describe.skipIf(!available)('CDC capture crash and resume', () => {
     }
     await source.query(`UPDATE ${table} SET rev = 2, addr_line1 = 'bulk'`);
     expected += 1000;
-    await source.query(`INSERT INTO ${table} (id, addr_line1) SELECT g, 'large' FROM generate_series(5001, 7000) g`);
+    await source.query(
+      `INSERT INTO ${table} (id, addr_line1) SELECT g, 'large' FROM generate_series(5001, 7000) g`,
+    );
     expected += 2000;
 
     // Kill it once part of the work is durable and before all of it is.
     const count = async () =>
-      Number((await tidemark.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${tidemark.schema}".outbox`)).rows[0]!.n);
+      Number(
+        (await tidemark.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${tidemark.schema}".outbox`))
+          .rows[0]!.n,
+      );
     let seenBeforeKill = 0;
     for (let i = 0; i < 600; i += 1) {
       seenBeforeKill = await count();

@@ -38,7 +38,10 @@ describe.skipIf(!available)('CDC initial snapshot hand-over to streaming', () =>
       const id = 1 + ((step * 7919) % (nextId - 1));
       if (step % 10 === 0) {
         const inserted = nextId++;
-        await source.query(`INSERT INTO ${table} (id, addr_line1) VALUES ($1, $2)`, [inserted, `new ${inserted}`]);
+        await source.query(`INSERT INTO ${table} (id, addr_line1) VALUES ($1, $2)`, [
+          inserted,
+          `new ${inserted}`,
+        ]);
         written.push({ id: inserted, rev: 1 });
       } else if (step % 37 === 0) {
         await source.query(`DELETE FROM ${table} WHERE id = $1`, [id]);
@@ -59,7 +62,9 @@ describe.skipIf(!available)('CDC initial snapshot hand-over to streaming', () =>
     for (const e of events) byEntity.set(e.id, [...(byEntity.get(e.id) ?? []), e]);
 
     // No loss: every committed write is in the outbox exactly once as a streamed change.
-    const streamed = events.filter((e) => e.type === 'CustomerAddressChanged').map((e) => `${e.id}@${e.data.rev}`);
+    const streamed = events
+      .filter((e) => e.type === 'CustomerAddressChanged')
+      .map((e) => `${e.id}@${e.data.rev}`);
     expect(new Set(streamed).size).toBe(streamed.length);
     for (const w of written) expect(streamed).toContain(`${w.id}@${w.rev}`);
 

@@ -1,6 +1,12 @@
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { createCapture, type Capture, type CaptureOptions, type RowChange, type Translator } from '../../src/cdc/index.js';
+import {
+  createCapture,
+  type Capture,
+  type CaptureOptions,
+  type RowChange,
+  type Translator,
+} from '../../src/cdc/index.js';
 import { createProducer, registerAuthority } from '../../src/producer/index.js';
 import { postgresUrl, serverDb, uniqueSchema, type TestDb } from '../support/services.js';
 
@@ -16,8 +22,12 @@ export interface LegacyEstate {
   readonly captureName: string;
   capture(overrides?: Partial<CaptureOptions>): Capture;
   /** Events in outbox order: entity id, type, data. */
-  outbox(): Promise<{ id: string; type: string; data: { rev: number; op: string; addressLine1: string | null } }[]>;
-  deadLetters(): Promise<{ event_id: string; code: string; reason: string; envelope: { change: RowChange } }[]>;
+  outbox(): Promise<
+    { id: string; type: string; data: { rev: number; op: string; addressLine1: string | null } }[]
+  >;
+  deadLetters(): Promise<
+    { event_id: string; code: string; reason: string; envelope: { change: RowChange } }[]
+  >;
   cleanup(): Promise<void>;
 }
 
@@ -37,7 +47,11 @@ export function customerTranslator(table: string, extra: Partial<Translator> = {
         event: {
           kind: 'domain',
           type: change.op === 'snapshot' ? 'CustomerSnapshot' : 'CustomerAddressChanged',
-          data: { rev: Number(row.rev), op: change.op, addressLine1: (row.addr_line1 as string | null) ?? null },
+          data: {
+            rev: Number(row.rev),
+            op: change.op,
+            addressLine1: (row.addr_line1 as string | null) ?? null,
+          },
         },
       };
     },
@@ -106,9 +120,10 @@ export async function openLegacyEstate(): Promise<LegacyEstate> {
 export async function dropSlot(client: pg.Client, slot: string): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
     try {
-      await client.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, [
-        slot,
-      ]);
+      await client.query(
+        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`,
+        [slot],
+      );
       return;
     } catch (err) {
       if (!/is active/.test((err as Error).message)) throw err;

@@ -45,7 +45,9 @@ export function registerCdc(program: Command): void {
           schema,
           source: { connectionString: sourceOf(globals) },
         });
-        const snapshot = report.snapshot.map((p) => `${p.table} ${p.done ? 'done' : `at ${JSON.stringify(p.lastKey)}`}`);
+        const snapshot = report.snapshot.map(
+          (p) => `${p.table} ${p.done ? 'done' : `at ${JSON.stringify(p.lastKey)}`}`,
+        );
         const human = [
           `capture ${report.name}: slot ${report.slot} ${report.slotState}, checkpoint ${report.checkpointLsn ?? 'none'}`,
           `  WAL retained by the slot: ${report.lagBytes ?? '?'} bytes`,
@@ -59,13 +61,20 @@ export function registerCdc(program: Command): void {
 
   cdc
     .command('reset')
-    .description('drop the slot and publication and forget the checkpoint: the next start re-seeds by snapshot')
+    .description(
+      'drop the slot and publication and forget the checkpoint: the next start re-seeds by snapshot',
+    )
     .requiredOption('--yes', 'confirm: changes not yet captured are given up, consumers get a new snapshot')
     .action(async (_opts: unknown, cmd: Command) => {
       const globals = cmd.optsWithGlobals<Globals>();
       const { db, schema } = await connect(globals);
       try {
-        await resetCapture({ name: globals.capture, db, schema, source: { connectionString: sourceOf(globals) } });
+        await resetCapture({
+          name: globals.capture,
+          db,
+          schema,
+          source: { connectionString: sourceOf(globals) },
+        });
         process.stdout.write(
           globals.json
             ? `${JSON.stringify({ reset: globals.capture })}\n`
