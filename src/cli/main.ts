@@ -30,7 +30,9 @@ registerTopology(program);
 registerOperations(program);
 registerRebuild(program);
 registerSchema(program);
+(await import('./commands/reconcile.js')).registerReconcile(program);
 registerServe(program);
+registerStatus(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -72,7 +72,9 @@ describe('reconciliation refuses bad input with a specific error', () => {
     const bare = uniqueSchema();
     await replica.db.query(`CREATE SCHEMA "${bare}"`);
     try {
-      const error = await codeOf(() => estate.reconciler({ replica: { db: replica.db, schema: bare } }).run());
+      const error = await codeOf(() =>
+        estate.reconciler({ replica: { db: replica.db, schema: bare } }).run(),
+      );
       expect(error.code).toBe('TM_RECON_SCHEMA_MISMATCH');
       expect(error.message).toMatch(/no reconcile tables; run migrate/);
     } finally {

@@ -77,7 +77,9 @@ export async function createEstate(authority: TestDb, replica: TestDb): Promise<
           [id],
         )
       ).rows[0];
-      return row ? { version: Number(row.version), state: { name: row.name, address: row.address } } : undefined;
+      return row
+        ? { version: Number(row.version), state: { name: row.name, address: row.address } }
+        : undefined;
     },
   });
   await replicaSide.register(replica.db);
@@ -117,10 +119,18 @@ export async function createEstate(authority: TestDb, replica: TestDb): Promise<
           [id],
         )
       ).rows[0];
-      return row ? { version: Number(row.version), state: { name: row.name, address: row.address } } : undefined;
+      return row
+        ? { version: Number(row.version), state: { name: row.name, address: row.address } }
+        : undefined;
     },
   };
-  const envelopeOf = (kind: 'state' | 'tombstone', id: string, version: number, eventId: string, data?: Customer) =>
+  const envelopeOf = (
+    kind: 'state' | 'tombstone',
+    id: string,
+    version: number,
+    eventId: string,
+    data?: Customer,
+  ) =>
     createEnvelope({
       kind,
       authority: 'profile',
@@ -149,7 +159,11 @@ export async function createEstate(authority: TestDb, replica: TestDb): Promise<
     buggy,
     write: (id, customer) =>
       authority.db.transaction(async (tx) => {
-        const appended = await producer.append(tx, { type: 'customer', id }, { kind: 'state', data: customer });
+        const appended = await producer.append(
+          tx,
+          { type: 'customer', id },
+          { kind: 'state', data: customer },
+        );
         await tx.query(
           `INSERT INTO ${a}.customers (id, name, address, version) VALUES ($1, $2, $3, $4)
            ON CONFLICT (id) DO UPDATE SET name = $2, address = $3, version = $4`,

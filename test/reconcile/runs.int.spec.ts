@@ -94,13 +94,21 @@ describe.each(kinds)('reconciliation runs on $name', (kind) => {
     expect((await reconciler.run()).outcomes).toEqual({ exception: 1 });
     const exceptions = reconcileExceptions(replica.db, replica.schema);
     const [open] = await exceptions.list({ flow });
-    expect(open).toMatchObject({ entityId: 'c1', class: 'stale', status: 'open', authorityVersion: 2, replicaVersion: 1 });
+    expect(open).toMatchObject({
+      entityId: 'c1',
+      class: 'stale',
+      status: 'open',
+      authorityVersion: 2,
+      replicaVersion: 1,
+    });
     expect(await exceptions.list()).toHaveLength(1);
     const taken = await exceptions.assign(open!.id, 'dana', 'checking the address with the customer');
     expect(taken).toMatchObject({ status: 'investigating', assignee: 'dana' });
     const done = await exceptions.resolve(open!.id, 'replayed by hand');
     expect(done).toMatchObject({ status: 'resolved', resolution: 'replayed by hand' });
-    await expect(exceptions.resolve(open!.id, 'again')).rejects.toThrow(/no unresolved reconciliation exception #/);
+    await expect(exceptions.resolve(open!.id, 'again')).rejects.toThrow(
+      /no unresolved reconciliation exception #/,
+    );
   });
 
   it('dry-run reports and stores the run but changes nothing', async () => {
@@ -143,8 +151,14 @@ describe.each(kinds)('reconciliation runs on $name', (kind) => {
   });
 
   it('refuses a second run of a flow while one is alive', async () => {
-    await replica.db.query(`INSERT INTO ${r()}.recon_runs (flow, status, dry_run) VALUES ($1, 'running', false)`, [flow]);
-    const error = await estate.reconciler().run().catch((e: unknown) => e);
+    await replica.db.query(
+      `INSERT INTO ${r()}.recon_runs (flow, status, dry_run) VALUES ($1, 'running', false)`,
+      [flow],
+    );
+    const error = await estate
+      .reconciler()
+      .run()
+      .catch((e: unknown) => e);
     expect(isTidemarkError(error, 'TM_RECON_RUN_ACTIVE')).toBe(true);
   });
 
@@ -153,7 +167,10 @@ describe.each(kinds)('reconciliation runs on $name', (kind) => {
     await estate.write('c2', customer(7));
     const report = await estate.reconciler({ repair: 'republish' }).run();
     expect(report.outcomes).toEqual({ republished: 1 });
-    const outbox = await authority.db.query<{ envelope: Omit<Envelope, 'entityversion'>; entity_version: string }>(
+    const outbox = await authority.db.query<{
+      envelope: Omit<Envelope, 'entityversion'>;
+      entity_version: string;
+    }>(
       `SELECT envelope, entity_version::text FROM "${authority.schema}".outbox
        WHERE envelope->>'type' = 'customer.reconcile-repair'`,
     );
