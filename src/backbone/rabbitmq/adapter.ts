@@ -133,6 +133,7 @@ export async function createRabbitMq(options: RabbitMqOptions): Promise<RabbitMq
           await channel.deleteQueue(names.deadQueue(group));
         }
         await channel.deleteQueue(names.unrouted);
+        await channel.deleteQueue(names.layout);
         for (const exchange of [names.log, names.dead, names.presence, names.unrouted]) {
           await channel.deleteExchange(exchange);
         }

@@ -8,7 +8,8 @@ import type { RabbitMqConfig } from './options.js';
  *   partition no group has a queue for yet, so nothing is silently dropped;
  * - `<prefix>.dead` (direct, routing key = group) and `<prefix>.<group>.dead` (queue): what the
  *   broker dead-letters;
- * - `<prefix>.presence` (topic, routing key = group): members' heartbeats.
+ * - `<prefix>.presence` (topic, routing key = group): members' heartbeats;
+ * - `<prefix>.layout` (queue): one message recording the partition count.
  */
 export function naming(config: Pick<RabbitMqConfig, 'prefix' | 'partitions'>) {
   const p = config.prefix;
@@ -20,6 +21,7 @@ export function naming(config: Pick<RabbitMqConfig, 'prefix' | 'partitions'>) {
     dead: `${p}.dead`,
     deadQueue: (group: string) => `${p}.${group}.dead`,
     presence: `${p}.presence`,
+    layout: `${p}.layout`,
   };
 }
 

@@ -67,13 +67,13 @@ export async function declareExchanges(
       await channel.assertExchange(names.log, 'direct', {
         durable: true,
         alternateExchange: names.unrouted,
-        // Recorded on the exchange so an instance configured with another count is refused (406).
-        arguments: { 'x-tidemark-partitions': config.partitions },
       });
       await channel.assertExchange(names.dead, 'direct', { durable: true });
       await channel.assertExchange(names.presence, 'topic', { durable: true });
     });
+    await checkLayout(session, config, names);
   } catch (cause) {
+    if (cause instanceof TidemarkError) throw cause;
     if (isPrecondition(cause))
       throw mismatch(config, `exchange or queue of prefix '${config.prefix}'`, cause);
     throw brokerError(
@@ -107,5 +107,42 @@ export async function declareGroup(
   } catch (cause) {
     if (isPrecondition(cause)) throw mismatch(config, `queues of group '${group}'`, cause);
     throw brokerError(config, `declaring the queues of group '${group}'`, cause);
+  }
+}
+
+/**
+ * The partition count lives in one message on `<prefix>.layout` (RabbitMQ does not compare
+ * unknown exchange or queue arguments, so it cannot hold it). The first instance writes it;
+ * every later one must agree, since another count would send keys to other queues.
+ */
+async function checkLayout(session: RabbitSession, config: RabbitMqConfig, names: Naming): Promise<void> {
+  const channel = await session.confirmChannel();
+  try {
+    await channel.assertQueue(names.layout, {
+      durable: true,
+      arguments: { 'x-queue-type': 'classic', 'x-max-length': 1, 'x-overflow': 'drop-head' },
+    });
+    const message = await channel.get(names.layout, { noAck: false });
+    if (message === false) {
+      channel.sendToQueue(names.layout, Buffer.from(JSON.stringify({ partitions: config.partitions })), {
+        persistent: true,
+      });
+      await channel.waitForConfirms();
+      return;
+    }
+    channel.nack(message, false, true);
+    const layout = JSON.parse(message.content.toString('utf8')) as { partitions?: unknown };
+    if (layout.partitions !== config.partitions) {
+      throw new TidemarkError(
+        'TM_STREAM_MISMATCH',
+        `RabbitMQ exchanges and queues of prefix '${config.prefix}' were created with ${String(layout.partitions)} ` +
+          `partitions, but partitions is ${config.partitions}. Configure the same partitions ` +
+          `(partitions: ${String(layout.partitions)}) or choose another prefix; Tidemark never re-partitions a ` +
+          'live layout (keys would move to other queues and lose their order)',
+        { context: { prefix: config.prefix, existing: layout.partitions, configured: config.partitions } },
+      );
+    }
+  } finally {
+    await channel.close().catch(() => {});
   }
 }
