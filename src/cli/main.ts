@@ -32,7 +32,6 @@ registerRebuild(program);
 registerSchema(program);
 (await import('./commands/reconcile.js')).registerReconcile(program);
 registerServe(program);
-registerStatus(program);
 
 try {
   await program.parseAsync(process.argv);
