@@ -25,24 +25,26 @@ interface CheckpointRow {
  */
 export function checkpointRelays(db: Db, schema: string) {
   const s = quoteIdentifier(schema, 'schema name');
-  return async (): Promise<RelayView[]> => {
-    const rows = (
+  const read = async (name: string | null) =>
+    (
       await db.query<CheckpointRow>(
         `SELECT c.relay, c.relayed, c.owner,
            (SELECT count(*) FROM ${s}.outbox o WHERE (o.txid, o.position) > (c.txid, c.position)) AS backlog
-         FROM ${s}.relay_checkpoints c ORDER BY c.relay`,
+         FROM ${s}.relay_checkpoints c WHERE $1::text IS NULL OR c.relay = $1 ORDER BY c.relay`,
+        [name],
       )
-    ).rows;
-    return rows.map((r) => ({
+    ).rows.map((r) => ({
       name: r.relay,
-      status: async () => ({
-        name: r.relay,
-        relayed: Number(r.relayed),
-        backlog: Number(r.backlog),
-        owner: r.owner,
-      }),
+      relayed: Number(r.relayed),
+      backlog: Number(r.backlog),
+      owner: r.owner,
     }));
-  };
+  // Each view reads its checkpoint afresh: collectors keep a view for the server's lifetime.
+  const view = (name: string): RelayView => ({
+    name,
+    status: async () => (await read(name))[0] ?? { name, relayed: 0, backlog: 0, owner: null },
+  });
+  return async (): Promise<RelayView[]> => (await read(null)).map((r) => view(r.name));
 }
 
 /** Consumer-group lag from the embedded postgres-log backbone kept in `schema`. */

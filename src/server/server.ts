@@ -119,6 +119,15 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
   const metrics = options.metrics ?? createMetrics();
   if (!metrics.registry.getSingleMetric('process_cpu_user_seconds_total')) {
     collectDefaultMetrics({ register: metrics.registry });
+    // prom-client names three gauges *_total, which Prometheus reserves for counters (promtool
+    // rejects them); each is the sum of its per-type sibling without the suffix, so drop them.
+    for (const misnamed of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      metrics.registry.removeSingleMetric(misnamed);
+    }
   }
   const unregister: Unregister[] = [];
   if (ownMetrics) {
