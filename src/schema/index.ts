@@ -52,3 +52,16 @@ export {
   type SchemaRegistryOptions,
 } from './registry.js';
 export { createUpcasters, type Upcaster, type Upcasters, type UpcastersOptions } from './upcast.js';
+export { piiKeyword, piiPaths } from './pii.js';
+export { omitFields, projectFields } from './projection.js';
+export { allowListFor, minimizeData, minimizeEnvelope, withheldPii, type FieldPolicy } from './minimize.js';
+export { createClaimCheckStore, type ClaimCheckOptions, type ClaimCheckStore } from './claim-check/store.js';
+export {
+  claimAttribute,
+  claimDigestAttribute,
+  claimReferenceOf,
+  claimSizeAttribute,
+  type ClaimReference,
+} from './claim-check/attributes.js';
+export type { ProducerSchemaOptions } from '../producer/validate-before-append.js';
+export type { ReceiveOptions } from '../consumer/validate-on-receipt.js';
