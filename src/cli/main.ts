@@ -9,6 +9,7 @@ import { registerTopology } from './commands/topology.js';
 import { registerOperations, registerRebuild } from './commands/operations.js';
 import { registerSchema } from './commands/schema.js';
 import { registerServe } from './commands/serve.js';
+import { registerStatus } from './commands/status.js';
 import { reportFailure } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -32,6 +33,7 @@ registerRebuild(program);
 registerSchema(program);
 (await import('./commands/reconcile.js')).registerReconcile(program);
 registerServe(program);
+registerStatus(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -10,7 +10,16 @@ import { quoteIdentifier } from '../store/identifier.js';
 export const contexts = {
   profile: 'customer-profile',
   billing: 'billing',
+  policy: 'policy',
+  claims: 'claims',
   communications: 'communications',
+} as const;
+
+/** The domain event types Customer Profile publishes: typed, never a generic `CustomerUpdated`. */
+export const customerEvents = {
+  registered: 'CustomerRegistered',
+  addressChanged: 'CustomerAddressChanged',
+  riskAddressChanged: 'CustomerRiskAddressChanged',
 } as const;
 
 export interface Customer {
@@ -28,15 +37,26 @@ export interface AddressChanged {
   readonly address: string;
   readonly previous: string;
 }
+
+/** The insured risk moved with the customer: underwriting must look at it. */
+export interface RiskAddressChanged extends AddressChanged {
+  readonly reason: string;
+}
 export type CustomerState = Omit<Customer, 'id' | 'version'>;
 
 export async function createBusinessTables(
   db: Db,
-  schemas: { profile: string; billing: string; comms: string },
+  schemas: { profile: string; billing: string; comms: string; policy: string; claims: string },
 ) {
   const p = quoteIdentifier(schemas.profile);
   const b = quoteIdentifier(schemas.billing);
   const c = quoteIdentifier(schemas.comms);
+  for (const schema of [schemas.policy, schemas.claims]) {
+    await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schema)}.insured_parties (
+      customer_id text PRIMARY KEY, address text NOT NULL, version bigint NOT NULL)`);
+  }
+  await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schemas.claims)}.investigations (
+    customer_id text PRIMARY KEY, opened_at timestamptz NOT NULL DEFAULT now())`);
   await db.query(`CREATE TABLE IF NOT EXISTS ${p}.customers (
     id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL)`);
   await db.query(`CREATE TABLE IF NOT EXISTS ${b}.billing_accounts (
@@ -49,10 +69,17 @@ export async function createBusinessTables(
 /** Billing replaces its copy with the newest state (event-carried state transfer). */
 export const billingTables = ['billing_accounts'] as const;
 
-export function billingHandler(): EntityHandler<CustomerState> {
+/**
+ * Billing keeps a full copy from state events; a changed address is used from the next billing
+ * cycle, so the ledger records the change as deferred until then.
+ */
+export function billingHandler(nextCycle?: (after: Date) => Date): EntityHandler<CustomerState> {
   return {
     kinds: ['state', 'tombstone'],
     async apply(tx: Sql, event, context) {
+      if (nextCycle && event.entityversion > 1) {
+        context.defer(nextCycle(new Date(event.time)), { calendar: 'next-billing-cycle' });
+      }
       const accounts = context.table('billing_accounts');
       if (event.eventkind === 'tombstone') {
         await tx.query(`DELETE FROM ${accounts} WHERE customer_id = $1`, [event.entityid]);
@@ -72,11 +99,12 @@ export function billingHandler(): EntityHandler<CustomerState> {
 export const communicationsTables = ['contacts'] as const;
 
 export function communicationsHandler(): EntityHandler<CustomerRegistered | AddressChanged> {
+  const changes: readonly string[] = [customerEvents.addressChanged, customerEvents.riskAddressChanged];
   return {
     kinds: ['domain'],
     async apply(tx: Sql, event, context) {
       const contacts = context.table('contacts');
-      if (event.type === 'CustomerRegistered') {
+      if (event.type === customerEvents.registered) {
         const data = event.data as CustomerRegistered;
         await tx.query(
           `INSERT INTO ${contacts} (customer_id, name, address, version) VALUES ($1, $2, $3, $4)`,
@@ -84,7 +112,7 @@ export function communicationsHandler(): EntityHandler<CustomerRegistered | Addr
         );
         return;
       }
-      if (event.type === 'AddressChanged') {
+      if (changes.includes(event.type)) {
         const data = event.data as AddressChanged;
         const updated = await tx.query(
           `UPDATE ${contacts} SET address = $2, version = $3, address_changes = address_changes + 1
@@ -95,6 +123,48 @@ export function communicationsHandler(): EntityHandler<CustomerRegistered | Addr
         return;
       }
       throw new Error(`communications does not understand ${event.type}`);
+    },
+  };
+}
+
+/** Policy and Claims keep the insured party's address; they react to what happened. */
+export const insuredTables = ['insured_parties'] as const;
+
+async function keepAddress(
+  tx: Sql,
+  table: string,
+  event: { entityid: string; entityversion: number },
+  address: string,
+) {
+  await tx.query(
+    `INSERT INTO ${table} (customer_id, address, version) VALUES ($1, $2, $3)
+     ON CONFLICT (customer_id) DO UPDATE SET address = $2, version = $3`,
+    [event.entityid, address, event.entityversion],
+  );
+}
+
+/** Policy holds a change of risk address for underwriting review; the review records the outcome. */
+export function policyHandler(): EntityHandler<CustomerRegistered | RiskAddressChanged> {
+  return {
+    kinds: ['domain'],
+    async apply(tx, event, context) {
+      await keepAddress(tx, context.table('insured_parties'), event, event.data!.address);
+      if (event.type === customerEvents.riskAddressChanged) {
+        context.hold('under-review', { reason: (event.data as RiskAddressChanged).reason });
+      }
+    },
+  };
+}
+
+/** Claims takes every change, but none is in effect while an investigation is open on the customer. */
+export function claimsHandler(claimsSchema: string): EntityHandler<CustomerRegistered | AddressChanged> {
+  const investigations = `${quoteIdentifier(claimsSchema)}.investigations`;
+  return {
+    kinds: ['domain'],
+    async apply(tx, event, context) {
+      await keepAddress(tx, context.table('insured_parties'), event, event.data!.address);
+      const open = await tx.query(`SELECT 1 FROM ${investigations} WHERE customer_id = $1`, [event.entityid]);
+      if (open.rows.length > 0) context.block('investigation open', { condition: 'investigation-open' });
     },
   };
 }

@@ -59,6 +59,20 @@ export function formatDemoReport(report: DemoReport, seed: number): string {
         `communications holds version ${e.communicationsVersion} after applying ${e.addressChangesSeen} address changes in order.`,
     );
   }
-  lines.push(`Took ${(report.durationMs / 1000).toFixed(1)} s.`);
+  if (report.story.length > 0) {
+    lines.push(
+      '',
+      'One change followed through the estate (what `tidemark status customer/cust-story` said):',
+    );
+    report.story.forEach((step, i) => {
+      lines.push(`  ${i + 1}. ${step.title}.`, `     ${step.summary}`);
+    });
+  }
+  if (report.readiness.length > 0) {
+    lines.push('', 'Decisions about that change:');
+    for (const r of report.readiness)
+      lines.push(`  ${r.ready ? 'ready    ' : 'not ready'}  ${r.explanation}`);
+  }
+  lines.push('', `Took ${(report.durationMs / 1000).toFixed(1)} s.`);
   return lines.join('\n');
 }

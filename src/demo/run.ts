@@ -2,7 +2,7 @@ import type { Backbone } from '../backbone/backbone.js';
 import { createPostgresLog } from '../backbone/postgres-log/index.js';
 import { withFaults, type FaultCounts } from '../backbone/faults.js';
 import { createConsumer } from '../consumer/consumer.js';
-import type { Consumer, Outcome } from '../consumer/types.js';
+import type { Outcome } from '../consumer/types.js';
 import { createProducer } from '../producer/producer.js';
 import { registerAuthority } from '../producer/authorities.js';
 import { createRelay } from '../relay/relay.js';
@@ -13,13 +13,21 @@ import { compareCopies, percentile, type Comparison } from './compare.js';
 import {
   billingHandler,
   billingTables,
+  claimsHandler,
   communicationsHandler,
   communicationsTables,
   contexts,
   createBusinessTables,
+  insuredTables,
+  policyHandler,
   type Customer,
 } from './estate.js';
 import { runProfileBusiness } from './scenario.js';
+import { localLedgerSink } from '../ledger/sink.js';
+import { nextOccurrence } from '../ledger/calendar.js';
+import type { Readiness } from '../ledger/types.js';
+import { demoTopology } from './topology.js';
+import { runStory, type StoryStep } from './story.js';
 
 export interface DemoOptions {
   /** The database holding every context's schema (one per context, as if separate databases). */
@@ -41,10 +49,12 @@ export interface DemoOptions {
   /** Give up waiting for convergence after this long (default 60 s). */
   readonly timeoutMs?: number;
   readonly onProgress?: (phase: string, done: number, total: number) => void;
+  /** Told each step of the narrated customer's story as it happens. */
+  readonly onStory?: (step: StoryStep) => void;
 }
 
 export interface ContextReport {
-  readonly strategy: 'push-state' | 'push-domain';
+  readonly strategy: 'push-state' | 'push-domain' | 'notify-fetch';
   readonly applied: number;
   readonly duplicatesSkipped: number;
   readonly heldForOrder: number;
@@ -68,6 +78,10 @@ export interface DemoReport {
   readonly contexts: Record<string, ContextReport>;
   readonly converged: boolean;
   readonly durationMs: number;
+  /** One customer's address change followed through the estate, as the ledger told it. */
+  readonly story: readonly StoryStep[];
+  /** Every decision's final readiness for that customer's latest change. */
+  readonly readiness: readonly Readiness[];
   readonly example?: {
     readonly customer: string;
     readonly address: string;
@@ -82,6 +96,8 @@ export interface DemoReport {
 export const demoSchemas = {
   profile: 'demo_profile',
   billing: 'demo_billing',
+  policy: 'demo_policy',
+  claims: 'demo_claims',
   comms: 'demo_communications',
 } as const;
 const schemas = demoSchemas;
@@ -136,30 +152,58 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       : withFaults(log, { seed: size.seed, duplicateRate: 0.15, reorderRate: 0.5, crashBeforeAckRate: 0.1 });
   const relay = createRelay({ db, backbone: log, schema: schemas.profile, pollMs: 50 });
   const billingTally = new OutcomeTally();
+  const policyTally = new OutcomeTally();
+  const claimsTally = new OutcomeTally();
   const commsTally = new OutcomeTally();
-  const consumers: Consumer[] = [
+  // Embedded, every context's schema is in one database: each records its stages straight into
+  // the authority's ledger in its apply transaction. Across databases a context would use a
+  // reporting sink, and its stages would travel back over the backbone (docs/ledger.md).
+  const ledgerOf = (context: string) => localLedgerSink({ context, schema: schemas.profile });
+  const topology = demoTopology();
+  const consumer = (
+    context: string,
+    schema: string,
+    handler: Parameters<typeof createConsumer>[0]['handlers'][string],
+    tables: readonly string[],
+    tally: OutcomeTally,
+  ) =>
     createConsumer({
-      name: contexts.billing,
+      name: context,
       db,
       backbone,
-      schema: schemas.billing,
-      handlers: { customer: billingHandler() },
-      projection: { tables: billingTables },
-      onOutcome: billingTally.record,
-    }),
-    createConsumer({
-      name: contexts.communications,
-      db,
-      backbone,
-      schema: schemas.comms,
-      handlers: { customer: communicationsHandler() },
-      projection: { tables: communicationsTables },
-      onOutcome: commsTally.record,
-    }),
-  ];
+      schema,
+      handlers: { customer: handler },
+      projection: { tables },
+      ledger: ledgerOf(context),
+      onOutcome: tally.record,
+    });
+  const consumers = {
+    billing: consumer(
+      contexts.billing,
+      schemas.billing,
+      billingHandler((after) => nextOccurrence(topology, 'next-billing-cycle', after)),
+      billingTables,
+      billingTally,
+    ),
+    policy: consumer(contexts.policy, schemas.policy, policyHandler(), insuredTables, policyTally),
+    claims: consumer(
+      contexts.claims,
+      schemas.claims,
+      claimsHandler(schemas.claims),
+      insuredTables,
+      claimsTally,
+    ),
+    communications: consumer(
+      contexts.communications,
+      schemas.comms,
+      communicationsHandler(),
+      communicationsTables,
+      commsTally,
+    ),
+  };
 
   relay.start();
-  for (const consumer of consumers) await consumer.start();
+  for (const c of Object.values(consumers)) await c.start();
 
   const producer = createProducer({ context: contexts.profile, schema: schemas.profile });
   const totalChanges = size.customers + size.addressChanges;
@@ -182,28 +226,45 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         `SELECT customer_id AS id, name, address, version FROM "${schemas.comms}".contacts`,
       )
     ).rows;
+    const insured = async (schema: string) =>
+      (
+        await db.query<Pick<Customer, 'id' | 'address' | 'version'>>(
+          `SELECT customer_id AS id, address, version FROM "${schema}".insured_parties`,
+        )
+      ).rows;
     return {
       billing: compareCopies(authority, billing, ['name', 'address', 'version']),
+      policy: compareCopies(authority, await insured(schemas.policy), ['address', 'version']),
+      claims: compareCopies(authority, await insured(schemas.claims), ['address', 'version']),
       communications: compareCopies(authority, comms, ['name', 'address', 'version']),
     };
   };
+  const allMatch = (r: Awaited<ReturnType<typeof compare>>) =>
+    Object.values(r).every((c) => c.matching === c.total && c.differences.length === 0);
 
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let result = await compare();
-  while (
-    (result.billing.matching < result.billing.total ||
-      result.communications.matching < result.communications.total) &&
-    Date.now() < deadline
-  ) {
-    progress(
-      'waiting for consumers',
-      result.billing.matching + result.communications.matching,
-      2 * result.billing.total,
-    );
-    await sleep(100);
-    result = await compare();
-  }
-  for (const consumer of consumers) await consumer.stop();
+  const waitForCopies = async () => {
+    while (!allMatch(result) && Date.now() < deadline) {
+      const matching = Object.values(result).reduce((n, c) => n + c.matching, 0);
+      progress('waiting for consumers', matching, 4 * result.billing.total);
+      await sleep(100);
+      result = await compare();
+    }
+  };
+  await waitForCopies();
+  const told = await runStory({
+    db,
+    schemas,
+    producer,
+    topology,
+    consumers,
+    deadline,
+    ...(options.onStory ? { onStep: options.onStory } : {}),
+  });
+  result = await compare();
+  await waitForCopies();
+  for (const c of Object.values(consumers)) await c.stop();
   await relay.stop();
   await log.close();
 
@@ -230,6 +291,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   });
   const reports = {
     [contexts.billing]: context('push-state', billingTally, result.billing),
+    [contexts.policy]: context('push-domain', policyTally, result.policy),
+    [contexts.claims]: context('push-domain', claimsTally, result.claims),
     [contexts.communications]: context('push-domain', commsTally, result.communications),
   };
   const busiest = (
@@ -251,6 +314,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     contexts: reports,
     converged: Object.values(reports).every((r) => r.converged),
     durationMs: Date.now() - started,
+    story: told.steps,
+    readiness: told.readiness,
     ...(busiest
       ? {
           example: {

@@ -3,7 +3,12 @@ import type { Db } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 import { seededRandom } from '../util/random.js';
 import { sleep } from '../util/wakeup.js';
-import type { AddressChanged, CustomerRegistered, CustomerState } from './estate.js';
+import {
+  customerEvents,
+  type AddressChanged,
+  type CustomerRegistered,
+  type CustomerState,
+} from './estate.js';
 
 const firstNames = [
   'Ada',
@@ -65,7 +70,7 @@ export async function runProfileBusiness(
     };
     await db.transaction(async (tx) => {
       const { version } = await producer.append<unknown>(tx, { type: 'customer', id }, [
-        { kind: 'domain', type: 'CustomerRegistered', data: registered },
+        { kind: 'domain', type: customerEvents.registered, data: registered },
         { kind: 'state', data: registered satisfies CustomerState },
       ]);
       await tx.query(`INSERT INTO ${p}.customers (id, name, address, version) VALUES ($1, $2, $3, $4)`, [
@@ -100,7 +105,7 @@ export async function runProfileBusiness(
         tx,
         { type: 'customer', id },
         [
-          { kind: 'domain', type: 'AddressChanged', data: change },
+          { kind: 'domain', type: customerEvents.addressChanged, data: change },
           { kind: 'state', data: { name: row.name, address: next } satisfies CustomerState },
         ],
         { expectedVersion: Number(row.version) },

@@ -1,22 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { tidemark as runCli } from '../support/cli.js';
 
-const run = promisify(execFile);
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-async function tidemark(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', main, ...args], {
-      timeout: 120_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const tidemark = (...args: string[]) => runCli(args);
 
 describe('tidemark CLI', () => {
   it('demo --json prints one JSON object with events, per-context figures and a computed convergence', async () => {
@@ -26,11 +11,19 @@ describe('tidemark CLI', () => {
       events: number;
       converged: boolean;
       contexts: Record<string, { applied: number; maxLagMs: number }>;
+      readiness: { decision: string; ready: boolean }[];
     };
-    expect(report.events).toBe(40);
+    // 20 changes of two events each, plus the narrated customer's two changes.
+    expect(report.events).toBe(44);
     expect(report.converged).toBe(true);
-    expect(Object.keys(report.contexts).sort()).toEqual(['billing', 'communications']);
-    expect(report.contexts.communications!.applied).toBe(20);
+    expect(Object.keys(report.contexts).sort()).toEqual(['billing', 'claims', 'communications', 'policy']);
+    expect(report.contexts.communications!.applied).toBe(22);
+    expect(report.readiness.map((r) => `${r.decision}:${r.ready}`)).toEqual([
+      'send-letter:true',
+      'bill-at-new-address:false',
+      'quote-at-new-risk-address:true',
+      'confirm-address-change:false',
+    ]);
     expect(report.contexts.billing!.maxLagMs).toBeGreaterThanOrEqual(0);
   });
 

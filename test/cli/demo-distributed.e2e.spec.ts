@@ -41,11 +41,11 @@ describe.runIf(available)('tidemark demo --distributed (server PostgreSQL + NATS
     expect(report).toMatchObject({
       mode: 'distributed',
       backbone: 'nats-jetstream',
-      events: 76,
+      events: 80,
       converged: true,
     });
-    expect(report.contexts.communications).toMatchObject({ applied: 38, matching: 8, total: 8 });
-    expect(report.contexts.billing).toMatchObject({ matching: 8, total: 8 });
+    expect(report.contexts.communications).toMatchObject({ applied: 40, matching: 9, total: 9 });
+    expect(report.contexts.billing).toMatchObject({ matching: 9, total: 9 });
   });
 
   it('names the NATS address and what to check when NATS is unreachable', async () => {

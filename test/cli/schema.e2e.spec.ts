@@ -1,35 +1,16 @@
+import { tidemark as runCli } from '../support/cli.js';
 /**
  * `tidemark schema check` as producers' CI runs it: in a project directory with schemas/,
  * exit 0 when compatible, exit 2 with every breaking change otherwise.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-// The CLI runs in a temporary directory, where a bare `--import tsx` would not resolve.
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 let dir: string;
 
-async function tidemark(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', tsx, main, ...args], {
-      cwd: dir,
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const tidemark = (...args: string[]) => runCli(args, { cwd: dir, timeoutMs: 60_000 });
 
 async function schemaFile(path: string, content: unknown) {
   await mkdir(join(dir, path, '..'), { recursive: true });

@@ -1,32 +1,13 @@
+import { tidemark as runCli } from '../support/cli.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { starterTopology } from '../../src/topology/index.js';
-
-const run = promisify(execFile);
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-// The CLI runs in a temporary directory, where a bare `--import tsx` would not resolve.
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 let dir: string;
 
-async function tidemark(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', tsx, main, ...args], {
-      cwd: dir,
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const tidemark = (...args: string[]) => runCli(args, { cwd: dir, timeoutMs: 60_000 });
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tidemark-topology-'));

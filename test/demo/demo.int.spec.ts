@@ -13,17 +13,55 @@ describe('insurer demo, embedded', () => {
 
   it('converges under injected duplicates, reordering and lost acknowledgements, and says so from the data', async () => {
     const report = await runDemo({ db, customers: 12, addressChanges: 60, seed: 3, pauseMs: 1 });
-    expect(report.events).toBe(2 * (12 + 60));
+    // Two events (domain + state) per change; the narrated customer adds two changes.
+    expect(report.events).toBe(2 * (12 + 60 + 2));
     expect(report.faults.duplicated).toBeGreaterThan(0);
     expect(report.faults.crashedBeforeAck).toBeGreaterThan(0);
     expect(report.converged).toBe(true);
     for (const context of Object.values(report.contexts)) {
-      expect(context).toMatchObject({ matching: 12, total: 12, rejected: 0, converged: true });
+      expect(context).toMatchObject({ matching: 13, total: 13, rejected: 0, converged: true });
       expect(context.duplicatesSkipped).toBeGreaterThan(0);
     }
-    // Communications applies every change, exactly once, in order.
-    expect(report.contexts.communications!.applied).toBe(72);
+    // Communications applies every change, exactly once, in order (plus the story's two).
+    expect(report.contexts.communications!.applied).toBe(72 + 2);
     expect(formatDemoReport(report, 3)).toMatch(/Converged: yes/);
+  });
+
+  it('follows one change through the estate in business words, ending with each decision', async () => {
+    const report = await runDemo({ db, customers: 3, addressChanges: 4, seed: 9, pauseMs: 0, faults: false });
+    expect(report.converged).toBe(true);
+    expect(report.story.map((s) => s.title)).toEqual([
+      'Ada Okafor registers at 12 Harbour Road, Leith',
+      'Claims opens an investigation; then Ada Okafor moves to 3 Castle Wynd, Perth, and the insured risk with her',
+      'Underwriting approves the new risk address',
+      'Claims closes the investigation',
+    ]);
+    const stages = report.story.map((s) => Object.fromEntries(s.contexts.map((c) => [c.context, c.stage])));
+    expect(stages[0]).toEqual({
+      billing: 'applied',
+      policy: 'applied',
+      claims: 'applied',
+      communications: 'applied',
+    });
+    expect(stages[1]).toEqual({
+      billing: 'deferred',
+      policy: 'held',
+      claims: 'blocked',
+      communications: 'applied',
+    });
+    expect(stages[2]).toMatchObject({ policy: 'applied', claims: 'blocked' });
+    expect(stages[3]).toMatchObject({ policy: 'applied', claims: 'applied', billing: 'deferred' });
+    expect(report.story[1]!.summary).toMatch(
+      /^Customer risk address changed v2 \(accepted .*\): billing uses it from 1 \w+ \(next-billing-cycle\); policy holds it: under-review .*; claims: blocked — investigation open; communications uses it since /,
+    );
+    const readiness = Object.fromEntries(report.readiness.map((r) => [r.decision, r]));
+    expect(readiness['send-letter']).toMatchObject({ ready: true, missing: [] });
+    expect(readiness['quote-at-new-risk-address']).toMatchObject({ ready: true });
+    expect(readiness['bill-at-new-address']).toMatchObject({ ready: false, missing: ['applied@billing'] });
+    expect(readiness['confirm-address-change']!.missing).toEqual(['reconciled@billing']);
+    expect(formatDemoReport(report, 9)).toMatch(
+      /Decisions about that change:\n {2}ready {6}send-letter can use/,
+    );
   });
 
   it('reports not converged when a copy is tampered with behind the runtime', async () => {
@@ -43,7 +81,7 @@ describe('insurer demo, embedded', () => {
       )
     ).rows;
     const comparison = compareCopies(authority, billing, ['address']);
-    expect(comparison.matching).toBe(2);
+    expect(comparison.matching).toBe(3);
     expect(comparison.differences).toEqual([
       {
         id: authority[0]!.id,
