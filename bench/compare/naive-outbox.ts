@@ -57,9 +57,13 @@ export const naiveOutbox: Contender = {
         last = next;
       }
     };
-    const poller = poll();
+    let failure: unknown;
+    const poller = poll().catch((error: unknown) => {
+      failure = error;
+    });
     return {
       async transact(key, payload) {
+        if (failure) throw failure;
         const eventId = randomUUID();
         await producerDb.transaction(async (tx) => {
           await tx.query(update, [key, payload]);
@@ -71,6 +75,7 @@ export const naiveOutbox: Contender = {
         running = false;
         await poller;
         for (const db of [producerDb, pollerDb] as Db[]) await db.close();
+        if (failure) throw failure;
       },
     };
   },
