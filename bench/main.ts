@@ -15,12 +15,14 @@ import { sourceRevision } from './lib/revision.js';
 import { openPGliteTarget, openPostgresTarget, type Target, type TargetKey } from './lib/targets.js';
 import { backboneBenchmark } from './backbone.js';
 import { compareBenchmark } from './compare.js';
+import { reconcileBenchmark } from './reconcile.js';
 import { relayBenchmark } from './relay.js';
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
   relay: relayBenchmark,
   backbone: backboneBenchmark,
   compare: compareBenchmark,
+  reconcile: reconcileBenchmark,
 };
 
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url));

@@ -2,7 +2,7 @@ import type { ApplyContext, EntityHandler } from '../consumer/types.js';
 import { recordStages } from '../ledger/record.js';
 import type { Sql } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
-import { scopeDigests, type ScopeDigests } from './store.js';
+import { digestStatements, scopeDigests, type ScopeDigests } from './store.js';
 
 /** What the replica holds for one entity, read back from its projection after an apply. */
 export interface ReplicaRow {
@@ -59,6 +59,7 @@ export function replicaDigests(options: ReplicaDigestOptions): ReplicaDigests {
  */
 export function reconciledHandler<T>(handler: EntityHandler<T>, digests: ReplicaDigests): EntityHandler<T> {
   const repairType = repairEventType(digests.entityType);
+  const confirm = digestStatements(digests.s).confirm;
   return {
     ...(handler.kinds ? { kinds: handler.kinds } : {}),
     async apply(tx, event, context) {
@@ -77,9 +78,11 @@ export function reconciledHandler<T>(handler: EntityHandler<T>, digests: Replica
             stage: 'reconciled',
             authority: event.authority,
             eventId: event.id,
-            detail: { repair: true, ...(event.causationid ? { run: event.causationid } : {}) },
+            detail: { repair: true, ...(event.correlationid ? { run: event.correlationid } : {}) },
           },
         ]);
+        // Confirmed here, so the next run need not read the row again to mark it.
+        await tx.query(confirm, [digests.scope, event.entityid, event.entityversion]);
       }
     },
   };
