@@ -1,0 +1,145 @@
+import type { Backbone, BatchHandler, PublishOptions, SubscribeOptions, Subscription } from '../backbone.js';
+import type { Envelope } from '../../envelope/types.js';
+import { TidemarkError } from '../../errors.js';
+import { openPool } from './connect.js';
+import { joinGroup } from './group.js';
+import {
+  checkGroup,
+  naming,
+  resolveOptions,
+  type Naming,
+  type RedisStreamsConfig,
+  type RedisStreamsOptions,
+} from './options.js';
+import { createPublisher } from './publish.js';
+import type { Redis } from 'ioredis';
+
+export interface RedisStreamsBackbone extends Backbone {
+  readonly config: RedisStreamsConfig;
+  /** Operations that destroy data or simulate faults; for tests and decommissioning only. */
+  readonly dangerous: {
+    /** Stops every subscription, then deletes every key under `{<prefix>}:`. */
+    destroy(): Promise<void>;
+    /** Drops every connection without a goodbye, as a crashed process would. */
+    sever(): void;
+  };
+}
+
+/** The partition count is stored once; another count would send keys to other streams. */
+async function checkLayout(redis: Redis, config: RedisStreamsConfig, names: Naming): Promise<void> {
+  await redis.set(names.layout, String(config.partitions), 'NX');
+  const stored = Number(await redis.get(names.layout));
+  if (stored !== config.partitions) {
+    throw new TidemarkError(
+      'TM_STREAM_MISMATCH',
+      `Redis streams of prefix '${config.prefix}' were created with ${stored} partitions, but partitions is ` +
+        `${config.partitions}. Configure partitions: ${stored}, or choose another prefix; Tidemark never ` +
+        're-partitions live streams (keys would move to other streams and lose their order)',
+      { context: { prefix: config.prefix, existing: stored, configured: config.partitions } },
+    );
+  }
+}
+
+/**
+ * A backbone on Redis Streams (6.2 or newer): one stream per partition `{<prefix>}:p<n>`, one
+ * Redis consumer group per Tidemark group on each, partition leases so a partition is read by
+ * one member at a time, XACK after the handler resolves, and XAUTOCLAIM of a dead member's
+ * pending entries by the next holder. Publishing deduplicates event ids within a window.
+ *
+ * Durability is the server's: Redis acknowledges a write before it reaches the disk, if it ever
+ * does. Run it with `appendonly yes` and `appendfsync always` for no loss (`everysec` loses up
+ * to a second), and `maxmemory-policy noeviction` so streams are never evicted.
+ *
+ * @example
+ * const backbone = await createRedisStreams({ url: 'redis://127.0.0.1:6379/0', prefix: 'tidemark' });
+ */
+export async function createRedisStreams(options: RedisStreamsOptions): Promise<RedisStreamsBackbone> {
+  const config = resolveOptions(options);
+  const names = naming(config);
+  const pool = await openPool(config, options.connection);
+  try {
+    await checkLayout(pool.main, config, names);
+  } catch (error) {
+    await pool.close();
+    throw error;
+  }
+  const publishBatch = createPublisher(pool.main, config, names);
+  const subscriptions = new Set<Subscription>();
+  let closed = false;
+  const ensureOpen = (operation: string) => {
+    if (closed) {
+      throw new TidemarkError(
+        'TM_CLOSED',
+        `cannot ${operation}: the redis-streams backbone '${config.prefix}' is closed`,
+      );
+    }
+  };
+  const stopAll = () => Promise.all([...subscriptions].map((s) => s.stop()));
+
+  return {
+    name: 'redis-streams',
+    capabilities: {
+      // Persistent only as far as the server is configured to be (see the docs).
+      persistent: true,
+      consumerGroups: true,
+      idempotentPublish: true,
+      transactionalPublish: false,
+    },
+    partitions: config.partitions,
+    config,
+    async publish(batch: readonly Envelope[], publishOptions: PublishOptions = {}) {
+      ensureOpen('publish');
+      if (publishOptions.tx) {
+        throw new TidemarkError(
+          'TM_INVALID_ARGUMENT',
+          'redis-streams cannot publish inside a database transaction (capabilities.transactionalPublish is ' +
+            'false); write to the outbox in the transaction and let the relay publish',
+        );
+      }
+      if (batch.length > 0) await publishBatch(batch);
+    },
+    async subscribe(group: string, handler: BatchHandler, subscribeOptions: SubscribeOptions = {}) {
+      ensureOpen('subscribe');
+      checkGroup(group);
+      let subscription: Subscription;
+      try {
+        subscription = await joinGroup({
+          pool,
+          config,
+          names,
+          group,
+          handler,
+          options: subscribeOptions,
+          onStop: () => subscriptions.delete(subscription),
+        });
+      } catch (cause) {
+        throw new TidemarkError(
+          'TM_SERVICE_UNREACHABLE',
+          `joining consumer group '${group}' on Redis at ${config.address} failed: ` +
+            `${cause instanceof Error ? cause.message : String(cause)}; check the server`,
+          { cause, context: { group, prefix: config.prefix } },
+        );
+      }
+      subscriptions.add(subscription);
+      return subscription;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await stopAll();
+      await pool.close();
+    },
+    dangerous: {
+      async destroy() {
+        await stopAll();
+        let cursor = '0';
+        do {
+          const [next, keys] = await pool.main.scan(cursor, 'MATCH', `{${config.prefix}}:*`, 'COUNT', 500);
+          cursor = next;
+          if (keys.length > 0) await pool.main.del(...keys);
+        } while (cursor !== '0');
+      },
+      sever: () => pool.sever(),
+    },
+  };
+}
