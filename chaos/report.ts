@@ -32,6 +32,8 @@ export interface ChaosReport {
     readonly produceMs: number;
     /** From the end of the last fault (victim back up) to every committed event accounted for. */
     readonly convergeAfterLastFaultMs: number | null;
+    /** From the producer's last commit to every committed event accounted for. */
+    readonly convergeAfterProduceMs: number | null;
     readonly convergedWithinTimeout: boolean;
   };
   readonly machine: { readonly cpus: number; readonly node: string; readonly nats: string };
@@ -50,7 +52,9 @@ export function formatReport(report: ChaosReport): string {
     `timing    ${(report.timing.durationMs / 1000).toFixed(1)} s in all, producing ${(report.timing.produceMs / 1000).toFixed(1)} s, ` +
       (report.timing.convergeAfterLastFaultMs === null
         ? 'did NOT converge within the timeout'
-        : `converged ${(report.timing.convergeAfterLastFaultMs / 1000).toFixed(1)} s after the last fault`),
+        : `converged ${(report.timing.convergeAfterLastFaultMs / 1000).toFixed(1)} s after the last fault ` +
+          `(${((report.timing.convergeAfterProduceMs ?? 0) / 1000).toFixed(1)} s after the last commit)`),
+    `schedule  ${report.faultTimeline.map((f) => `${f.kind}@${f.atEvent}`).join(', ') || 'no process faults'}`,
     'faults injected',
     ...Object.entries(report.faults).map(([kind, count]) => `  ${kind.padEnd(24)} ${n(count)}`),
     'invariants',
@@ -62,10 +66,7 @@ export function formatReport(report: ChaosReport): string {
     `processes that died on their own: ${report.unexpectedExits.length}` +
       report.unexpectedExits
         .slice(0, 3)
-        .map(
-          (e) =>
-            `\n  ${e.slot} pid ${e.pid} (${e.code ?? e.signal}): ${e.stderr.trim().split('\n').slice(-2).join(' | ')}`,
-        )
+        .map((e) => `\n  ${e.slot} pid ${e.pid} (exit ${e.code ?? e.signal}): ${firstErrorLine(e.stderr)}`)
         .join(''),
   ];
   if (v.firstOffender) {
@@ -73,4 +74,12 @@ export function formatReport(report: ChaosReport): string {
     for (const row of v.firstOffender.history.slice(0, 12)) lines.push(`  ${JSON.stringify(row)}`);
   }
   return lines.join('\n');
+}
+
+/** The line of a crashed process's stderr that says what went wrong, not the Node.js banner. */
+function firstErrorLine(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim());
+  const code = lines.find((l) => /^code: /.test(l));
+  const error = lines.find((l) => /error/i.test(l) && !l.startsWith('at ')) ?? lines.find((l) => l) ?? '';
+  return [error, code].filter(Boolean).join(' ').slice(0, 200);
 }

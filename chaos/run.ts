@@ -123,7 +123,8 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       step(`fault ${fired.length}/${plan.faults.length}: ${fault.kind} at event ${fault.atEvent} (${hit})`);
     }
     while (!supervisor.producerDone) await sleep(200);
-    const produceMs = Date.now() - produceStarted;
+    const producedAt = Date.now();
+    const produceMs = producedAt - produceStarted;
     step(
       `produced ${supervisor.committed} events in ${(produceMs / 1000).toFixed(1)} s; waiting for convergence`,
     );
@@ -172,6 +173,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
         durationMs: Date.now() - began,
         produceMs,
         convergeAfterLastFaultMs: convergedAt === undefined ? null : Math.max(0, convergedAt - lastFaultEnd),
+        convergeAfterProduceMs: convergedAt === undefined ? null : convergedAt - producedAt,
         convergedWithinTimeout: convergedAt !== undefined,
       },
       machine: { cpus: cpus().length, node: process.version, nats: natsVersion() },

@@ -54,6 +54,8 @@ export class Supervisor {
   /** Starts the process of a slot and resolves once it reports ready. */
   async start(name: string, timeoutMs = 60_000): Promise<void> {
     const slot = this.#slot(name);
+    // Already running (a crash restart and a fault's restart can race for the same slot).
+    if (slot.child) return;
     const config = slot.config(slot.incarnation++);
     const path = fileURLToPath(new URL(`./workers/${slot.script}`, import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', path], {

@@ -44,29 +44,50 @@ export function readWorkerConfig(): ChaosWorkerConfig {
   return JSON.parse(raw) as ChaosWorkerConfig;
 }
 
+/**
+ * A process manager restarts a service that cannot reach its dependencies yet; a worker
+ * restarted while NATS is down (or its connections are being terminated) does the same here,
+ * instead of counting as a crash.
+ */
+async function untilReachable<T>(open: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (attempt >= 60) throw error;
+      say({ warning: `start-up: ${String(error)}; retrying` });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 export function openWorkerDb(config: ChaosWorkerConfig, max: number): Promise<Db> {
-  return openPostgres({
-    connectionString: config.postgres,
-    max,
-    applicationName: `${config.applicationName}-${config.role}-${process.pid}`,
-  });
+  return untilReachable(() =>
+    openPostgres({
+      connectionString: config.postgres,
+      max,
+      applicationName: `${config.applicationName}-${config.role}-${process.pid}`,
+    }),
+  );
 }
 
 /** Short leases so work held by a killed process moves within a few seconds. */
 export function openWorkerBackbone(config: ChaosWorkerConfig): Promise<NatsJetStreamBackbone> {
-  return createNatsJetStream({
-    servers: config.nats.servers,
-    stream: config.nats.stream,
-    subjectPrefix: config.nats.subjectPrefix,
-    partitions: config.nats.partitions,
-    duplicateWindowMs: config.nats.duplicateWindowMs,
-    leaseTtlMs: 3_000,
-    heartbeatMs: 500,
-    pollMs: 200,
-    ackWaitMs: 10_000,
-    retryMaxMs: 1_000,
-    connectionName: `${config.applicationName}-${config.role}-${process.pid}`,
-  });
+  return untilReachable(() =>
+    createNatsJetStream({
+      servers: config.nats.servers,
+      stream: config.nats.stream,
+      subjectPrefix: config.nats.subjectPrefix,
+      partitions: config.nats.partitions,
+      duplicateWindowMs: config.nats.duplicateWindowMs,
+      leaseTtlMs: 3_000,
+      heartbeatMs: 500,
+      pollMs: 200,
+      ackWaitMs: 10_000,
+      retryMaxMs: 1_000,
+      connectionName: `${config.applicationName}-${config.role}-${process.pid}`,
+    }),
+  );
 }
 
 /**
