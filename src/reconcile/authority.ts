@@ -65,5 +65,7 @@ export function authorityDigests(options: AuthorityDigestOptions): AuthorityDige
 
 /** The flows of `entityType` that keep a copy (every strategy but pull), from the topology. */
 export function copyingFlows(topology: Topology, entityType: string): string[] {
-  return topology.flows.filter((f) => f.entityType === entityType && f.strategy !== 'pull').map((f) => f.name);
+  return topology.flows
+    .filter((f) => f.entityType === entityType && f.strategy !== 'pull')
+    .map((f) => f.name);
 }

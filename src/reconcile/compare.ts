@@ -72,7 +72,10 @@ export function differingBuckets(a: Map<number, string>, b: Map<number, string>)
   return out.sort((x, y) => x - y);
 }
 
-export async function readRows(side: DigestSource, buckets: readonly number[]): Promise<Map<string, DigestRow>> {
+export async function readRows(
+  side: DigestSource,
+  buckets: readonly number[],
+): Promise<Map<string, DigestRow>> {
   const out = new Map<string, DigestRow>();
   const sql = digestStatements(side.s);
   for (let i = 0; i < buckets.length; i += 256) {
@@ -96,10 +99,7 @@ export async function readRow(side: DigestSource, entityId: string): Promise<Dig
 }
 
 /** Findings of the rows in `buckets`, in entity-id order. */
-export function compareRows(
-  authority: Map<string, DigestRow>,
-  replica: Map<string, DigestRow>,
-): Finding[] {
+export function compareRows(authority: Map<string, DigestRow>, replica: Map<string, DigestRow>): Finding[] {
   const ids = new Set([...authority.keys(), ...replica.keys()]);
   const findings: Finding[] = [];
   for (const id of [...ids].sort()) {

@@ -24,6 +24,8 @@ export function pickFields(state: unknown, fields: readonly string[]): Record<st
  * undone by XOR-ing the same digest again (an update removes the old digest, adds the new).
  */
 export function rowDigest(entityId: string, version: number, content: Record<string, unknown>): bigint {
-  const hash = createHash('sha256').update(canonicalJson([entityId, version, content])).digest();
+  const hash = createHash('sha256')
+    .update(canonicalJson([entityId, version, content]))
+    .digest();
   return hash.readBigInt64BE(0);
 }

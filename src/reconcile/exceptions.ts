@@ -57,9 +57,13 @@ export function reconcileExceptions(sql: Sql, schema = 'tidemark') {
   const one = async (text: string, params: unknown[], id: number) => {
     const row = (await sql.query<Row>(text, params)).rows[0];
     if (!row) {
-      throw new TidemarkError('TM_INVALID_ARGUMENT', `there is no unresolved reconciliation exception #${id}`, {
-        context: { id },
-      });
+      throw new TidemarkError(
+        'TM_INVALID_ARGUMENT',
+        `there is no unresolved reconciliation exception #${id}`,
+        {
+          context: { id },
+        },
+      );
     }
     return toException(row);
   };

@@ -1,4 +1,9 @@
-export { authorityDigests, copyingFlows, type AuthorityDigests, type AuthorityDigestOptions } from './authority.js';
+export {
+  authorityDigests,
+  copyingFlows,
+  type AuthorityDigests,
+  type AuthorityDigestOptions,
+} from './authority.js';
 export {
   replicaDigests,
   reconciledHandler,

@@ -19,7 +19,15 @@ import {
   type DriftClass,
   type Finding,
 } from './compare.js';
-import { checkTools, repairPlan, sendState, tombstone, type RepairAttempt, type RepairTools, type StateSource } from './repair.js';
+import {
+  checkTools,
+  repairPlan,
+  sendState,
+  tombstone,
+  type RepairAttempt,
+  type RepairTools,
+  type StateSource,
+} from './repair.js';
 import { emptyCounts, type RunReport } from './report.js';
 import { scopeKey } from './scope.js';
 import { describeScope, type ScopeRow } from './scopes.js';
@@ -101,15 +109,21 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         );
       }
       const known = [
-        ...new Set([
-          ...(await options.authority.db.query<{ flow: string }>(digestStatements(as).flows)).rows,
-          ...(await options.replica.db.query<{ flow: string }>(rd.flows)).rows,
-        ].map((r) => r.flow)),
+        ...new Set(
+          [
+            ...(await options.authority.db.query<{ flow: string }>(digestStatements(as).flows)).rows,
+            ...(await options.replica.db.query<{ flow: string }>(rd.flows)).rows,
+          ].map((r) => r.flow),
+        ),
       ].sort();
       throw unknownFlow(flow, known);
     }
     const missingSide = !authority ? 'authority' : !replica ? 'replica' : undefined;
-    if (missingSide || authority!.entityType !== replica!.entityType || authority!.fields.join() !== replica!.fields.join()) {
+    if (
+      missingSide ||
+      authority!.entityType !== replica!.entityType ||
+      authority!.fields.join() !== replica!.fields.join()
+    ) {
       throw new TidemarkError(
         'TM_RECON_SCHEMA_MISMATCH',
         missingSide
@@ -142,7 +156,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         producer: options.producer,
       };
       if (!dryRun) checkTools(plan, tools);
-      const authoritySide: DigestSource = { sql: options.authority.db, s: as, scope: scopeKey('authority', flow) };
+      const authoritySide: DigestSource = {
+        sql: options.authority.db,
+        s: as,
+        scope: scopeKey('authority', flow),
+      };
       const replicaSide: DigestSource = { sql: options.replica.db, s: rs, scope: scopeKey('replica', flow) };
       const rowsRead = { buckets: 0, rows: 0, rechecks: 0, confirmations: 0 };
       const outcomes: Record<string, number> = {};
@@ -166,7 +184,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           throw error;
         });
       let resumable: { runId: number; findings: Finding[] } | undefined;
-      const interrupted = dryRun ? undefined : (await options.replica.db.query<{ id: string }>(runs.claimInterrupted, [flow, runId])).rows[0];
+      const interrupted = dryRun
+        ? undefined
+        : (await options.replica.db.query<{ id: string }>(runs.claimInterrupted, [flow, runId])).rows[0];
       const heartbeat = () => options.replica.db.query(runs.heartbeat, [runId]);
       if (interrupted) {
         const oldId = Number(interrupted.id);
@@ -200,7 +220,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
         /** Recheck, then repair one finding of run `owner`; the outcome is stored on the finding. */
         async function settle(owner: number, finding: Finding): Promise<void> {
-          const [a, r] = await Promise.all([readRow(authoritySide, finding.entityId), readRow(replicaSide, finding.entityId)]);
+          const [a, r] = await Promise.all([
+            readRow(authoritySide, finding.entityId),
+            readRow(replicaSide, finding.entityId),
+          ]);
           rowsRead.rechecks += 2;
           const now = classify(finding.entityId, a, r);
           let attempt: RepairAttempt;
@@ -211,13 +234,17 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
               await tx.query(rd.confirm, [replicaSide.scope, finding.entityId, a!.version]);
             });
             reconciled++;
-          } else if ((a?.version ?? null) !== finding.authorityVersion || (r?.version ?? null) !== finding.replicaVersion) {
+          } else if (
+            (a?.version ?? null) !== finding.authorityVersion ||
+            (r?.version ?? null) !== finding.replicaVersion
+          ) {
             attempt = { outcome: 'moving' };
           } else {
             const how = plan[now.class];
             try {
               if (how === 'exception') attempt = { outcome: 'exception' };
-              else if (how === 'tombstone') attempt = await tombstone(tools, runId, finding.entityId, r!.version);
+              else if (how === 'tombstone')
+                attempt = await tombstone(tools, runId, finding.entityId, r!.version);
               else attempt = await sendState(tools, how, runId, finding.entityId, a!.version);
             } catch (error) {
               if (isTidemarkError(error, 'TM_INVALID_ARGUMENT')) throw error;
@@ -238,7 +265,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
             }
           }
           count(attempt.outcome);
-          await options.replica.db.query(runs.settleFinding, [owner, finding.entityId, attempt.outcome, JSON.stringify(attempt.note ? { note: attempt.note } : {})]);
+          await options.replica.db.query(runs.settleFinding, [
+            owner,
+            finding.entityId,
+            attempt.outcome,
+            JSON.stringify(attempt.note ? { note: attempt.note } : {}),
+          ]);
         }
 
         if (resumable && !dryRun) {
@@ -253,7 +285,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           const buckets = await readBuckets({ ...replicaSide, sql: tx });
           const unconfirmed = dryRun
             ? []
-            : (await tx.query<{ entity_id: string; version: string; bucket: number }>(rd.unconfirmed, [replicaSide.scope])).rows;
+            : (
+                await tx.query<{ entity_id: string; version: string; bucket: number }>(rd.unconfirmed, [
+                  replicaSide.scope,
+                ])
+              ).rows;
           return { buckets, unconfirmed };
         });
         const authorityBuckets = await readBuckets(authoritySide);
@@ -290,13 +326,19 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           const confirmed = replicaSnapshot.unconfirmed.filter(
             (u) =>
               !drifted.has(u.entity_id) &&
-              (!differingSet.has(Number(u.bucket)) || replicaRows.get(u.entity_id)?.version === Number(u.version)),
+              (!differingSet.has(Number(u.bucket)) ||
+                replicaRows.get(u.entity_id)?.version === Number(u.version)),
           );
           for (let i = 0; i < confirmed.length; i += 500) {
             const chunk = confirmed.slice(i, i + 500);
             await options.replica.db.transaction(async (tx) => {
-              await recordStages(tx, replica.s, chunk.map((u) => ledgerMark(u.entity_id, Number(u.version))));
-              for (const u of chunk) await tx.query(rd.confirm, [replicaSide.scope, u.entity_id, Number(u.version)]);
+              await recordStages(
+                tx,
+                replica.s,
+                chunk.map((u) => ledgerMark(u.entity_id, Number(u.version))),
+              );
+              for (const u of chunk)
+                await tx.query(rd.confirm, [replicaSide.scope, u.entity_id, Number(u.version)]);
             });
             reconciled += chunk.length;
           }
@@ -328,7 +370,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         };
         await options.replica.db.query(runs.finish, [runId, 'finished', JSON.stringify(report)]);
         if (options.metrics) {
-          for (const [cls, n] of Object.entries(found)) options.metrics.reconMismatches.set({ flow, class: cls }, n);
+          for (const [cls, n] of Object.entries(found))
+            options.metrics.reconMismatches.set({ flow, class: cls }, n);
           options.metrics.reconRunDuration.observe({ flow }, report.durationMs / 1000);
         }
         return report;

@@ -114,7 +114,11 @@ export function checkTools(plan: RepairPlan, tools: RepairTools): void {
  * for a duplicate, so the applied version is moved back to just below the repair's, under the
  * consumer's own entity lock. Only bookkeeping moves; the projection is written by the handler.
  */
-export async function rewindAppliedVersion(tools: RepairTools, entityId: string, target: number): Promise<void> {
+export async function rewindAppliedVersion(
+  tools: RepairTools,
+  entityId: string,
+  target: number,
+): Promise<void> {
   const sql = consumerStatements(tools.replicaS);
   await tools.replicaDb.transaction(async (tx) => {
     await tx.query(sql.lockEntity, [
@@ -144,13 +148,7 @@ export async function rewindAppliedVersion(tools: RepairTools, entityId: string,
 }
 
 export type RepairOutcome =
-  | 'repaired'
-  | 'republished'
-  | 'tombstoned'
-  | 'exception'
-  | 'in-flight'
-  | 'moving'
-  | 'failed';
+  'repaired' | 'republished' | 'tombstoned' | 'exception' | 'in-flight' | 'moving' | 'failed';
 
 export interface RepairAttempt {
   readonly outcome: RepairOutcome;
@@ -193,7 +191,10 @@ export async function sendState(
     correlationId,
   });
   const outcomes = await tools.consumer!.handle(envelope);
-  return outcomeOf(outcomes.map((o) => o.kind), 'repaired');
+  return outcomeOf(
+    outcomes.map((o) => o.kind),
+    'repaired',
+  );
 }
 
 /** Removes an orphan through the consumer: a tombstone one version above what the replica holds. */
@@ -216,7 +217,10 @@ export async function tombstone(
     correlationId: `reconcile:${tools.flow}:${runId}`,
   });
   const outcomes = await tools.consumer!.handle(envelope);
-  return outcomeOf(outcomes.map((o) => o.kind), 'tombstoned');
+  return outcomeOf(
+    outcomes.map((o) => o.kind),
+    'tombstoned',
+  );
 }
 
 function outcomeOf(kinds: readonly string[], success: RepairOutcome): RepairAttempt {

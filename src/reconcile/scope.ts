@@ -15,7 +15,11 @@ export interface ScopeSpec {
 export const scopeKey = (side: Side, flow: string): string => `${side}:${flow}`;
 
 export function checkFields(fields: readonly string[], flow: string): readonly string[] {
-  if (!Array.isArray(fields) || fields.length === 0 || fields.some((f) => typeof f !== 'string' || f === '')) {
+  if (
+    !Array.isArray(fields) ||
+    fields.length === 0 ||
+    fields.some((f) => typeof f !== 'string' || f === '')
+  ) {
     throw new TidemarkError(
       'TM_INVALID_ARGUMENT',
       `reconcile digests of flow '${flow}' need the list of fields the consumer may hold, e.g. ` +

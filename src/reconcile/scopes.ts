@@ -13,11 +13,20 @@ export interface ScopeRow {
 /** The registered description of one scope, or undefined if nothing registered it. */
 export async function describeScope(sql: Sql, s: string, scope: string): Promise<ScopeRow | undefined> {
   const result = await sql
-    .query<{ flow: string; entity_type: string; context: string; fields: string[] }>(digestStatements(s).scope, [scope])
+    .query<{ flow: string; entity_type: string; context: string; fields: string[] }>(
+      digestStatements(s).scope,
+      [scope],
+    )
     .catch((error: unknown) => {
       throw missingTables(s, error);
     });
   const row = result.rows[0];
   if (!row) return undefined;
-  return { flow: row.flow, entityType: row.entity_type, context: row.context, fields: [...row.fields].sort(), s };
+  return {
+    flow: row.flow,
+    entityType: row.entity_type,
+    context: row.context,
+    fields: [...row.fields].sort(),
+    s,
+  };
 }
