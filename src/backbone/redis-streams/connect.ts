@@ -50,13 +50,18 @@ export async function openPool(config: RedisStreamsConfig, given: Redis | undefi
     return connection;
   };
   const main = create();
+  // A refused AUTH arrives as an 'error' event; connect() then only says the connection closed.
+  let refusal: unknown;
+  const noteRefusal = (error: unknown) => (refusal ??= error);
+  main.on('error', noteRefusal);
   try {
     await main.connect();
     await main.ping();
   } catch (cause) {
     main.disconnect();
-    throw startupError(config, cause);
+    throw startupError(config, /WRONGPASS|NOAUTH|NOPERM/.test(String(refusal)) ? refusal : cause);
   }
+  main.off('error', noteRefusal);
   return {
     main,
     async open() {
