@@ -19,3 +19,4 @@ export { createReconciler, type Reconciler, type ReconcilerOptions, type RunOpti
 export type { RunReport } from './report.js';
 export { reconcileExceptions, type ReconcileException } from './exceptions.js';
 export { rebuildDigests, type StateRow } from './rebuild.js';
+export { nextRunAt, scheduleReconciliation, type ScheduledReconciliation } from './schedule.js';
