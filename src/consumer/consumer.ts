@@ -19,6 +19,7 @@ import { operationRunner } from './operations.js';
 import { operationsChannel } from '../operations/requests.js';
 import type { Consumer, ConsumerOptions, Logger, Outcome, RepairResult } from './types.js';
 import { receivingHandlers } from './validate-on-receipt.js';
+import { traceDelivery } from '../obs/tracing.js';
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
@@ -248,7 +249,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const results = await Promise.allSettled(
       [...byKey.values()].map((list) =>
         keyLimit(async () => {
-          for (const message of list) await handle(message.envelope, message.deliveryAttempt);
+          for (const message of list) {
+            await traceDelivery(name, message.envelope, () =>
+              handle(message.envelope, message.deliveryAttempt),
+            );
+          }
         }),
       ),
     );

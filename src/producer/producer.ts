@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { appendTraceparent } from '../obs/tracing.js';
 import type { Sql } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 import { createEnvelope } from '../envelope/create.js';
@@ -198,7 +199,7 @@ export function createProducer(options: ProducerOptions): Producer {
           correlationId: appendOptions.correlationId,
           causationId: appendOptions.causationId,
           effectiveTime: appendOptions.effectiveTime,
-          traceparent: appendOptions.traceparent,
+          traceparent: appendOptions.traceparent ?? appendTraceparent(entity.type, e.type ?? e.kind),
           schemaVersion: appendOptions.schemaVersion,
         }),
       );

@@ -9,6 +9,7 @@ import { backoffDelay } from '../util/backoff.js';
 import { Wakeup, sleep } from '../util/wakeup.js';
 import { relayStatements } from './sql.js';
 import { orderVersionsWithinBatch, orderWithinBatch } from './order.js';
+import { traceRelayBatch } from '../obs/tracing.js';
 
 export interface RelayOptions {
   /** Database holding the outbox. */
@@ -156,9 +157,12 @@ export function createRelay(options: RelayOptions): Relay {
   async function relayOnce(): Promise<number> {
     if (!cursor && !(await claim())) return 0;
     const from = cursor!;
-    const outcome = sameTransaction
-      ? await db.transaction((tx) => moveBatch(tx, from))
-      : await moveBatch(db, from); // at-least-once: a crash between publish and advance republishes
+    // Without the shared transaction it is at-least-once: a crash between publish and advance republishes.
+    const outcome = await traceRelayBatch(
+      name,
+      () => (sameTransaction ? db.transaction((tx) => moveBatch(tx, from)) : moveBatch(db, from)),
+      (moved) => (moved === 'lost' ? 0 : moved.count),
+    );
     if (outcome === 'lost') {
       cursor = undefined;
       return 0;
