@@ -152,6 +152,12 @@ export const errorCodes = {
   TM_BACKBONE_ACCESS_DENIED: { status: 403, retryable: false, title: 'Broker refused access' },
   /** A broker dead-lettered an event (delivery limit, TTL or length policy) before a handler took it. */
   TM_BROKER_DEAD_LETTERED: { status: 422, retryable: false, title: 'Event dead-lettered by the broker' },
+  /** An inbound webhook's signature is missing, malformed, outside the replay window, or wrong. */
+  TM_WEBHOOK_SIGNATURE_INVALID: { status: 401, retryable: false, title: 'Webhook signature refused' },
+  /** A webhook subscriber did not answer 2xx for an event after every try of a batch. */
+  TM_WEBHOOK_DELIVERY_FAILED: { status: 502, retryable: true, title: 'Webhook delivery failed' },
+  /** A webhook subscriber was disabled after repeated failures; an operator re-enables it. */
+  TM_WEBHOOK_SUBSCRIBER_DISABLED: { status: 503, retryable: false, title: 'Webhook subscriber disabled' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
