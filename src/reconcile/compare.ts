@@ -72,12 +72,31 @@ export function differingBuckets(a: Map<number, string>, b: Map<number, string>)
   return out.sort((x, y) => x - y);
 }
 
-export async function readRows(
+/** Digest and row count of each non-empty sub-bucket of `buckets`, computed by the database. */
+export async function readSubBuckets(
   side: DigestSource,
   buckets: readonly number[],
+): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  const sql = digestStatements(side.s);
+  for (let i = 0; i < buckets.length; i += 256) {
+    const result = await side.sql.query<{ sub: number; digest: string; rows: string }>(sql.subBuckets, [
+      side.scope,
+      buckets.slice(i, i + 256),
+    ]);
+    for (const r of result.rows) out.set(Number(r.sub), `${r.digest}/${r.rows}`);
+  }
+  return out;
+}
+
+/** The row digests of the given sub-buckets. */
+export async function readRows(
+  side: DigestSource,
+  subBuckets: readonly number[],
 ): Promise<Map<string, DigestRow>> {
   const out = new Map<string, DigestRow>();
   const sql = digestStatements(side.s);
+  const buckets = subBuckets;
   for (let i = 0; i < buckets.length; i += 256) {
     const result = await side.sql.query<{ entity_id: string; version: string; digest: string }>(sql.rowsIn, [
       side.scope,

@@ -4,10 +4,21 @@ import { canonicalJson } from '../envelope/canonical.js';
 /** Buckets per scope: enough that a small drift touches few of them, few enough to read all at once. */
 export const bucketCount = 4096;
 
+/** Sub-buckets per bucket, compared only inside buckets that differ. */
+export const subBucketsPerBucket = 16;
+
+/**
+ * The slot of an entity id: the first 24 bits of its SHA-256. Its top 12 bits are the bucket,
+ * its top 16 the sub-bucket; rows are indexed by slot so both are ranges.
+ */
+export function slotOf(entityId: string): number {
+  const hash = createHash('sha256').update(entityId).digest();
+  return (hash[0]! << 16) | (hash[1]! << 8) | hash[2]!;
+}
+
 /** The bucket of an entity id: the first 12 bits of its SHA-256. */
 export function bucketOf(entityId: string): number {
-  const hash = createHash('sha256').update(entityId).digest();
-  return ((hash[0]! << 8) | hash[1]!) & (bucketCount - 1);
+  return slotOf(entityId) >> 12;
 }
 
 /** Only the fields the consumer may hold; a field the state lacks is left out, never guessed. */

@@ -1,5 +1,5 @@
 import type { Db } from '../store/db.js';
-import { bucketOf, pickFields, rowDigest } from './digest.js';
+import { pickFields, rowDigest, slotOf } from './digest.js';
 import type { ScopeDigests } from './store.js';
 
 export interface StateRow {
@@ -30,7 +30,7 @@ export async function rebuildDigests(
     const flush = async () => {
       if (batch.length === 0) return;
       await tx.query(
-        `INSERT INTO ${s}.recon_rows (scope, entity_id, version, digest, bucket, reconciled_version)
+        `INSERT INTO ${s}.recon_rows (scope, entity_id, version, digest, slot, reconciled_version)
          SELECT $1, id, v, d, b, CASE WHEN $6::boolean THEN v ELSE 0 END
          FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::int[]) AS u(id, v, d, b)`,
         [
@@ -38,7 +38,7 @@ export async function rebuildDigests(
           batch.map((r) => r.id),
           batch.map((r) => r.version),
           batch.map((r) => rowDigest(r.id, r.version, pickFields(r.state, fields)).toString()),
-          batch.map((r) => bucketOf(r.id)),
+          batch.map((r) => slotOf(r.id)),
           options.confirmed ?? false,
         ],
       );
@@ -52,7 +52,7 @@ export async function rebuildDigests(
     await flush();
     await tx.query(
       `INSERT INTO ${s}.recon_buckets (scope, bucket, digest, rows)
-       SELECT scope, bucket, bit_xor(digest), count(*) FROM ${s}.recon_rows WHERE scope = $1 GROUP BY scope, bucket`,
+       SELECT scope, slot >> 12, bit_xor(digest), count(*) FROM ${s}.recon_rows WHERE scope = $1 GROUP BY scope, slot >> 12`,
       [scope],
     );
   });

@@ -15,6 +15,7 @@ import {
   readBuckets,
   readRow,
   readRows,
+  readSubBuckets,
   type DigestSource,
   type DriftClass,
   type Finding,
@@ -162,7 +163,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         scope: scopeKey('authority', flow),
       };
       const replicaSide: DigestSource = { sql: options.replica.db, s: rs, scope: scopeKey('replica', flow) };
-      const rowsRead = { buckets: 0, rows: 0, rechecks: 0, confirmations: 0 };
+      const rowsRead = { buckets: 0, subBuckets: 0, rows: 0, rechecks: 0, confirmations: 0 };
       const outcomes: Record<string, number> = {};
       const count = (key: string) => (outcomes[key] = (outcomes[key] ?? 0) + 1);
       let reconciled = 0;
@@ -278,15 +279,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           await heartbeat();
         }
 
-        // Compare: bucket digests, then the rows of differing buckets only.
-        runOptions.onProgress?.({ phase: 'compare', done: 0, total: 2 });
+        // Compare: bucket digests, then sub-bucket digests of differing buckets, then the rows of
+        // differing sub-buckets only.
+        runOptions.onProgress?.({ phase: 'compare', done: 0, total: 3 });
         const replicaSnapshot = await options.replica.db.transaction(async (tx) => {
           await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
           const buckets = await readBuckets({ ...replicaSide, sql: tx });
           const unconfirmed = dryRun
             ? []
             : (
-                await tx.query<{ entity_id: string; version: string; bucket: number }>(rd.unconfirmed, [
+                await tx.query<{ entity_id: string; version: string; sub: number }>(rd.unconfirmed, [
                   replicaSide.scope,
                 ])
               ).rows;
@@ -296,14 +298,21 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         rowsRead.buckets = authorityBuckets.size + replicaSnapshot.buckets.size;
         rowsRead.confirmations = replicaSnapshot.unconfirmed.length;
         const differing = differingBuckets(authorityBuckets, replicaSnapshot.buckets);
-        runOptions.onProgress?.({ phase: 'compare', done: 1, total: 2 });
+        runOptions.onProgress?.({ phase: 'compare', done: 1, total: 3 });
+        const [authoritySubs, replicaSubs] = await Promise.all([
+          readSubBuckets(authoritySide, differing),
+          readSubBuckets(replicaSide, differing),
+        ]);
+        rowsRead.subBuckets = authoritySubs.size + replicaSubs.size;
+        const differingSubs = differingBuckets(authoritySubs, replicaSubs);
+        runOptions.onProgress?.({ phase: 'compare', done: 2, total: 3 });
         const [authorityRows, replicaRows] = await Promise.all([
-          readRows(authoritySide, differing),
-          readRows(replicaSide, differing),
+          readRows(authoritySide, differingSubs),
+          readRows(replicaSide, differingSubs),
         ]);
         rowsRead.rows = authorityRows.size + replicaRows.size;
         const findings = compareRows(authorityRows, replicaRows);
-        runOptions.onProgress?.({ phase: 'compare', done: 2, total: 2 });
+        runOptions.onProgress?.({ phase: 'compare', done: 3, total: 3 });
         const found = emptyCounts();
         for (const f of findings) found[f.class]++;
         for (let i = 0; i < findings.length; i += 500) {
@@ -320,13 +329,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         if (dryRun) {
           if (findings.length) outcomes['dry-run'] = findings.length;
         } else {
-          // Mark what matched: changed rows of equal buckets, and equal rows of differing ones.
+          // Mark what matched: changed rows of equal buckets, and equal rows read in differing
+          // ones (rows of a differing bucket not read wait for the next run).
           const differingSet = new Set(differing);
           const drifted = new Set(findings.map((f) => f.entityId));
           const confirmed = replicaSnapshot.unconfirmed.filter(
             (u) =>
               !drifted.has(u.entity_id) &&
-              (!differingSet.has(Number(u.bucket)) ||
+              (!differingSet.has(Number(u.sub) >> 4) ||
                 replicaRows.get(u.entity_id)?.version === Number(u.version)),
           );
           for (let i = 0; i < confirmed.length; i += 500) {

@@ -22,7 +22,9 @@ export interface RunReport {
   readonly rowsRead: {
     /** Bucket digests, both sides. */
     readonly buckets: number;
-    /** Row digests of differing buckets, both sides. */
+    /** Sub-bucket digests (16 per bucket) of differing buckets, both sides. */
+    readonly subBuckets: number;
+    /** Row digests of differing sub-buckets, both sides. */
     readonly rows: number;
     /** Row digests re-read before repairing. */
     readonly rechecks: number;

@@ -1,7 +1,7 @@
 import { TidemarkError } from '../errors.js';
 import type { Sql } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
-import { bucketOf, pickFields, rowDigest } from './digest.js';
+import { pickFields, rowDigest, slotOf } from './digest.js';
 import { checkFields, scopeKey, type ScopeSpec, type Side } from './scope.js';
 
 /** Statements over one schema's digest tables. */
@@ -13,18 +13,18 @@ export function digestStatements(s: string) {
     record: `WITH old AS (
         SELECT digest FROM ${s}.recon_rows WHERE scope = $1 AND entity_id = $2
       ), upsert AS (
-        INSERT INTO ${s}.recon_rows (scope, entity_id, version, digest, bucket)
+        INSERT INTO ${s}.recon_rows (scope, entity_id, version, digest, slot)
         VALUES ($1, $2, $3, $4::bigint, $5)
         ON CONFLICT (scope, entity_id) DO UPDATE SET version = EXCLUDED.version, digest = EXCLUDED.digest
         RETURNING 1 AS done
       )
       INSERT INTO ${s}.recon_buckets AS b (scope, bucket, digest, rows)
-      SELECT $1, $5, $4::bigint # coalesce((SELECT digest FROM old), 0),
+      SELECT $1, $5 >> 12, $4::bigint # coalesce((SELECT digest FROM old), 0),
              CASE WHEN EXISTS (SELECT 1 FROM old) THEN 0 ELSE 1 END
       FROM upsert
       ON CONFLICT (scope, bucket) DO UPDATE SET digest = b.digest # EXCLUDED.digest, rows = b.rows + EXCLUDED.rows`,
     forget: `WITH gone AS (
-        DELETE FROM ${s}.recon_rows WHERE scope = $1 AND entity_id = $2 RETURNING digest, bucket
+        DELETE FROM ${s}.recon_rows WHERE scope = $1 AND entity_id = $2 RETURNING digest, slot >> 12 AS bucket
       )
       UPDATE ${s}.recon_buckets b SET digest = b.digest # gone.digest, rows = b.rows - 1
       FROM gone WHERE b.scope = $1 AND b.bucket = gone.bucket`,
@@ -36,11 +36,17 @@ export function digestStatements(s: string) {
     flows: `SELECT DISTINCT flow FROM ${s}.recon_scopes ORDER BY flow`,
     buckets: `SELECT bucket, digest::text AS digest, rows::text AS rows FROM ${s}.recon_buckets
       WHERE scope = $1 AND rows <> 0`,
-    rowsIn: `SELECT entity_id, version::text AS version, digest::text AS digest FROM ${s}.recon_rows
-      WHERE scope = $1 AND bucket = ANY($2::int[])`,
+    // Sub-bucket digests of the given buckets, folded where the rows are.
+    subBuckets: `SELECT r.slot >> 8 AS sub, bit_xor(r.digest)::text AS digest, count(*)::text AS rows
+      FROM unnest($2::int[]) AS b(bucket)
+      JOIN ${s}.recon_rows r ON r.scope = $1 AND r.slot >= b.bucket * 4096 AND r.slot < (b.bucket + 1) * 4096
+      GROUP BY 1`,
+    rowsIn: `SELECT r.entity_id, r.version::text AS version, r.digest::text AS digest
+      FROM unnest($2::int[]) AS u(sub)
+      JOIN ${s}.recon_rows r ON r.scope = $1 AND r.slot >= u.sub * 256 AND r.slot < (u.sub + 1) * 256`,
     row: `SELECT version::text AS version, digest::text AS digest FROM ${s}.recon_rows
       WHERE scope = $1 AND entity_id = $2`,
-    unconfirmed: `SELECT entity_id, version::text AS version, bucket FROM ${s}.recon_rows
+    unconfirmed: `SELECT entity_id, version::text AS version, slot >> 8 AS sub FROM ${s}.recon_rows
       WHERE scope = $1 AND reconciled_version <> version`,
     confirm: `UPDATE ${s}.recon_rows SET reconciled_version = version
       WHERE scope = $1 AND entity_id = $2 AND version = $3`,
@@ -81,7 +87,7 @@ export function scopeDigests(side: Side, spec: ScopeSpec & { readonly schema?: s
     async record(tx, entityId, version, state) {
       const digest = rowDigest(entityId, version, pickFields(state, fields));
       await tx.query(sql.lockRow, [scope, entityId]);
-      await tx.query(sql.record, [scope, entityId, version, digest.toString(), bucketOf(entityId)]);
+      await tx.query(sql.record, [scope, entityId, version, digest.toString(), slotOf(entityId)]);
     },
     async forget(tx, entityId) {
       await tx.query(sql.lockRow, [scope, entityId]);

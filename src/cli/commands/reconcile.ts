@@ -49,7 +49,8 @@ function human(report: RunReport, handedOver: readonly DriftClass[]): string {
   return [
     `Run #${report.runId} of ${report.flow}${report.dryRun ? ' (dry run)' : ''}: ${found}.`,
     `  outcomes   ${outcomes || 'nothing to do'}`,
-    `  read       ${read.buckets} bucket digests, ${read.rows} row digests in ${report.bucketsDiffering} differing buckets, ` +
+    `  read       ${read.buckets} bucket digests, ${read.subBuckets} sub-bucket digests and ${read.rows} row digests ` +
+      `in ${report.bucketsDiffering} differing buckets, ` +
       `${read.rechecks} rechecks, ${read.confirmations} rows to confirm`,
     `  reconciled ${report.reconciled} versions marked in the ledger · ${report.durationMs} ms`,
     ...report.examples

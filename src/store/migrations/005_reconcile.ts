@@ -6,6 +6,8 @@ import type { Migration } from './migration.js';
  * `recon_rows` keeps one `(id, version, digest)` per entity and scope, `recon_buckets` the XOR
  * of the row digests per bucket (4,096 by hash of id), both written in the transaction of the
  * change they describe, so a run reads the buckets and only the rows of buckets that differ.
+ * A row's `slot` (24 bits of the id's hash; the bucket is its top 12) lets a run narrow a
+ * differing bucket to its differing sub-buckets inside the database before reading rows.
  * `reconciled_version` is the version a run last confirmed; rows where it lags are the only
  * ones a run must read to mark `reconciled` in the ledger (a partial index finds them).
  */
@@ -27,11 +29,11 @@ export const reconcile: Migration = {
        entity_id text NOT NULL,
        version bigint NOT NULL,
        digest bigint NOT NULL,
-       bucket integer NOT NULL,
+       slot integer NOT NULL,
        reconciled_version bigint NOT NULL DEFAULT 0,
        PRIMARY KEY (scope, entity_id)
      )`,
-    `CREATE INDEX recon_rows_bucket ON ${s}.recon_rows (scope, bucket)`,
+    `CREATE INDEX recon_rows_slot ON ${s}.recon_rows (scope, slot) INCLUDE (digest)`,
     `CREATE INDEX recon_rows_unconfirmed ON ${s}.recon_rows (scope) WHERE reconciled_version <> version`,
     `CREATE TABLE ${s}.recon_buckets (
        scope text NOT NULL,
