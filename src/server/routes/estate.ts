@@ -34,7 +34,8 @@ export function estateRoutes(app: FastifyInstance, ctx: ServerContext): void {
     }
     return {
       consumer,
-      lag: partitions ? partitions.reduce((sum, p) => sum + p.pending, 0) : null,
+      // A group with no checkpoint has not started: its lag is unknown, not zero.
+      lag: partitions && partitions.length > 0 ? partitions.reduce((sum, p) => sum + p.pending, 0) : null,
       partitions: (partitions ?? []).map(({ partition, committed, head, pending }) => ({
         partition,
         committed,
