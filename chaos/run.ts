@@ -13,7 +13,7 @@ import { driftAndReconcileReplica } from './reconcile-hook.js';
 import type { ChaosReport, FiredFault } from './report.js';
 import { CONSUMERS, RELAYS, planFaults, type PlannedFault } from './schedule.js';
 import { Supervisor } from './supervisor.js';
-import { converged, measureProgress, verify, type InvariantResult } from './verify.js';
+import { measureProgress, settled, verify, type InvariantResult } from './verify.js';
 import { AUTHORITY_CONTEXT, ENTITY_TYPE, type ChaosWorkerConfig } from './workers/config.js';
 
 /** Shorter than any restart gap, so duplicate publishes after it really reach the consumers. */
@@ -131,9 +131,17 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
 
     let convergedAt: number | undefined;
     const deadline = Date.now() + options.convergeTimeoutMs;
+    // Converged: every committed event accounted for, and nothing moved for a second since.
+    let snapshot = '';
+    let since = Date.now();
     while (Date.now() < deadline) {
-      if (converged(await measureProgress(db, schema))) {
-        convergedAt = Date.now();
+      const progress = await measureProgress(db, schema);
+      const now = JSON.stringify(progress);
+      if (now !== snapshot) {
+        snapshot = now;
+        since = Date.now();
+      } else if (settled(progress) && Date.now() - since >= 1_000) {
+        convergedAt = since;
         break;
       }
       await sleep(500);
