@@ -120,6 +120,12 @@ export const errorCodes = {
   TM_UNKNOWN_CONSUMER: { status: 404, retryable: false, title: 'Unknown consumer' },
   /** There is no operation request (replay, rebuild) with that id. */
   TM_OPERATION_NOT_FOUND: { status: 404, retryable: false, title: 'No such operation request' },
+  /** There is no reconciliation run or exception with that id in the consumer's store. */
+  TM_RECON_RECORD_NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    title: 'No such reconciliation run or exception',
+  },
   /** The CDC source database does not run with `wal_level = logical`, so it has no logical replication. */
   TM_CDC_WAL_LEVEL: { status: 503, retryable: false, title: 'Source database wal_level is not logical' },
   /** The CDC source role may not replicate (no REPLICATION attribute) or may not read a captured table. */

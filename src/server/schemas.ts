@@ -114,3 +114,27 @@ export const ReplayBody = Type.Object(
   { additionalProperties: false },
 );
 export type ReplayBody = Static<typeof ReplayBody>;
+
+export const ReconRunsQuery = Type.Object(
+  {
+    flow: Type.Optional(text(200, 'a flow of the topology')),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type ReconRunsQuery = Static<typeof ReconRunsQuery>;
+
+export const ReconExceptionsQuery = Type.Object(
+  {
+    flow: Type.Optional(text(200, 'a flow of the topology')),
+    status: Type.Optional(Type.Union(['open', 'investigating', 'resolved'].map((s) => Type.Literal(s)))),
+  },
+  { additionalProperties: false },
+);
+export type ReconExceptionsQuery = Static<typeof ReconExceptionsQuery>;
+
+export const AssignBody = Type.Object(
+  { reason: Reason, note: Type.Optional(Type.String({ maxLength: 2000 })) },
+  { additionalProperties: false },
+);
+export type AssignBody = Static<typeof AssignBody>;

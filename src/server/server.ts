@@ -33,6 +33,7 @@ import { auditRoutes } from './routes/audit.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { estateRoutes } from './routes/estate.js';
 import { operationRoutes } from './routes/operations.js';
+import { reconciliationRoutes } from './routes/reconciliation.js';
 import { systemRoutes } from './routes/system.js';
 import { consumerDirectory, type ConsumerStore } from './stores.js';
 import { assertWellFormed } from './well-formed.js';
@@ -268,6 +269,7 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
   deadLetterRoutes(app, ctx);
   operationRoutes(app, ctx);
   auditRoutes(app, ctx);
+  reconciliationRoutes(app, ctx);
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

@@ -272,6 +272,77 @@ describe('control plane over an embedded estate', () => {
     });
   });
 
+  it('shows reconciliation runs with findings and lets operators assign and resolve exceptions (audited)', async () => {
+    const s = `"${estate.t.schema}"`;
+    const run = (
+      await estate.t.db.query<{ id: string }>(
+        `INSERT INTO ${s}.recon_runs (flow, status, dry_run, finished_at, report)
+         VALUES ('customer-to-billing', 'finished', false, now(), '{"found": {"missing": 0, "stale": 0, "orphan": 0, "divergent": 1}}')
+         RETURNING id`,
+      )
+    ).rows[0]!.id;
+    await estate.t.db.query(
+      `INSERT INTO ${s}.recon_findings (run_id, entity_id, class, authority_version, replica_version, outcome)
+       VALUES ($1, 'c-1', 'divergent', 1, 1, 'exception')`,
+      [run],
+    );
+    const exception = (
+      await estate.t.db.query<{ id: string }>(
+        `INSERT INTO ${s}.recon_exceptions (flow, entity_type, entity_id, class, authority_version, replica_version, run_id)
+         VALUES ('customer-to-billing', 'customer', 'c-1', 'divergent', 1, 1, $1) RETURNING id`,
+        [run],
+      )
+    ).rows[0]!.id;
+    const base = '/api/consumers/billing/reconciliation';
+    const runs = (await server.app.inject({ url: `${base}/runs`, headers: asViewer })).json().runs;
+    expect(runs[0]).toMatchObject({ id: Number(run), flow: 'customer-to-billing', status: 'finished' });
+    const detail = (await server.app.inject({ url: `${base}/runs/${run}`, headers: asViewer })).json();
+    expect(detail.findings).toEqual([
+      { entityId: 'c-1', class: 'divergent', authorityVersion: 1, replicaVersion: 1, outcome: 'exception' },
+    ]);
+    const missing = await server.app.inject({ url: `${base}/runs/999999`, headers: asViewer });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().code).toBe('TM_RECON_RECORD_NOT_FOUND');
+    const open = (
+      await server.app.inject({ url: `${base}/exceptions?status=open`, headers: asViewer })
+    ).json();
+    expect(open.exceptions.map((e: { id: number }) => e.id)).toEqual([Number(exception)]);
+
+    const denied = await server.app.inject({
+      method: 'POST',
+      url: `${base}/exceptions/${exception}/assign`,
+      headers: asViewer,
+      payload: { reason: 'I will look' },
+    });
+    expect(denied.statusCode).toBe(403);
+    const assigned = await server.app.inject({
+      method: 'POST',
+      url: `${base}/exceptions/${exception}/assign`,
+      headers: asOperator,
+      payload: { reason: 'taking it', note: 'address differs in billing' },
+    });
+    expect(assigned.json()).toMatchObject({ status: 'investigating', assignee: 'olga' });
+    const resolved = await server.app.inject({
+      method: 'POST',
+      url: `${base}/exceptions/${exception}/resolve`,
+      headers: asOperator,
+      payload: { reason: 'billing corrected by hand' },
+    });
+    expect(resolved.json()).toMatchObject({ status: 'resolved', resolution: 'billing corrected by hand' });
+    const unknown = await server.app.inject({
+      method: 'POST',
+      url: `${base}/exceptions/999999/resolve`,
+      headers: asOperator,
+      payload: { reason: 'nothing' },
+    });
+    expect(unknown.statusCode).toBe(404);
+    const audit = (await server.app.inject({ url: '/api/audit?limit=2', headers: asViewer })).json().audit;
+    expect(audit.map((a: { action: string }) => a.action)).toEqual([
+      'reconcile.exception.resolve',
+      'reconcile.exception.assign',
+    ]);
+  });
+
   it('publishes an OpenAPI document generated from the route schemas', async () => {
     const doc = (await server.app.inject({ url: '/openapi.json' })).json();
     expect(doc.openapi).toBe('3.0.3');
