@@ -158,6 +158,9 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in headless Chromium', () 
     expect(await sendLetter.textContent()).toContain('ready');
     expect(await page.getByTestId('timeline').textContent()).toContain('applied');
     await page.screenshot({ path: join(screenshots, 'entity.png'), fullPage: true });
+
+    await page.getByTestId('nav-reconciliation').click();
+    await page.getByTestId('reconciliation-billing').getByText('No reconciliation runs yet.').waitFor();
   });
 
   it('an operator retries the parked head with a reason and watches the key un-park', async () => {

@@ -3,6 +3,7 @@ import { api, ProblemError, session, type Me } from './api.js';
 import { auditView, deadLettersView } from './dead-letters.js';
 import { h } from './dom.js';
 import { entitiesView, entityView } from './entity.js';
+import { reconciliationView } from './reconciliation.js';
 import { topologyView } from './topology.js';
 
 const view = document.getElementById('view')!;
@@ -24,6 +25,7 @@ async function render(): Promise<void> {
     else if (route[0] === 'entities') content = await entitiesView();
     else if (route[0] === 'dead-letters') content = await deadLettersView(me, () => void render());
     else if (route[0] === 'audit') content = await auditView();
+    else if (route[0] === 'reconciliation') content = await reconciliationView();
     else content = await topologyView();
   } catch (error) {
     if (error instanceof ProblemError && error.status === 401)
