@@ -16,3 +16,4 @@ export * from './obs/index.js';
 export * from './pull/index.js';
 export * from './schema/index.js';
 export * from './topology/index.js';
+export * from './reconcile/index.js';
