@@ -6,6 +6,7 @@ import { runDemo } from '../../demo/run.js';
 import { formatDemoReport } from '../../demo/report.js';
 import { progressBar } from '../progress.js';
 import { positiveInteger } from '../options.js';
+import { serveDemo } from '../../server/demo.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -31,6 +32,10 @@ export function registerDemo(program: Command): void {
       '--nats <servers>',
       'NATS server(s) for --distributed (default: $TIDEMARK_NATS or 127.0.0.1:4222)',
     )
+    .option(
+      '--serve [port]',
+      'afterwards keep the estate open with the dashboard on this port (default 7070)',
+    )
     .action(
       async (opts: {
         json?: boolean;
@@ -42,6 +47,7 @@ export function registerDemo(program: Command): void {
         distributed?: boolean;
         postgres?: string;
         nats?: string;
+        serve?: string | true;
       }) => {
         const db = opts.distributed
           ? await openPostgres({
@@ -71,6 +77,7 @@ export function registerDemo(program: Command): void {
             opts.json ? `${JSON.stringify(report)}\n` : `${formatDemoReport(report, opts.seed)}\n`,
           );
           if (!report.converged) process.exitCode = 1;
+          if (opts.serve) await serveDemo({ db, port: opts.serve, json: opts.json });
         } finally {
           bar.clear();
           await db.close();

@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+describe('tidemark demo --serve', () => {
+  it('keeps the finished estate open behind the control plane on the printed URL until SIGINT', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', main, 'demo', '--customers', '4', '--changes', '4', '--serve', '0', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const served = await new Promise<{ dashboard: string; operatorToken: string; viewerToken: string }>(
+      (resolve, reject) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          try {
+            const parsed = JSON.parse(line) as Record<string, string>;
+            if (parsed.dashboard) resolve(parsed as never);
+          } catch {
+            // not a JSON line
+          }
+        });
+        void exited.then((code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
+      },
+    );
+    try {
+      expect(served.dashboard).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const as = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+      const topology = (await (
+        await fetch(`${served.dashboard}api/topology`, as(served.viewerToken))
+      ).json()) as {
+        contexts: { name: string }[];
+      };
+      expect(topology.contexts.map((c) => c.name)).toContain('customer-profile');
+      const entities = (await (
+        await fetch(`${served.dashboard}api/entities?type=customer`, as(served.viewerToken))
+      ).json()) as { entities: { entityId: string }[] };
+      expect(entities.entities.length).toBeGreaterThanOrEqual(4);
+      const me = await (await fetch(`${served.dashboard}api/me`, as(served.operatorToken))).json();
+      expect(me).toEqual({ name: 'demo-operator', role: 'operator' });
+      const page = await fetch(served.dashboard);
+      expect(page.status).toBe(200);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  }, 120_000);
+});
