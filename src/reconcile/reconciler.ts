@@ -90,6 +90,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     typeof policy === 'string'
       ? repairPlan(policy)
       : repairPlan(topology?.reconciliationOf(flow)?.repair ?? 'exception', policy);
+  const strategy = topology?.flows.find((f) => f.name === flow)?.strategy;
+  const stateRepair = Object.entries(plan).find(([, how]) => how === 'republish' || how === 'rehydrate');
+  if (strategy === 'push-domain' && stateRepair) {
+    throw new TidemarkError(
+      'TM_INVALID_ARGUMENT',
+      `flow '${flow}' is push-domain: its consumer applies domain events in order and ignores state, so ` +
+        `'${stateRepair[1]}' cannot repair ${stateRepair[0]} rows; use repair: exception for this flow`,
+      { context: { flow, strategy } },
+    );
+  }
   const settleMs = options.settleMs ?? 2_000;
   const staleAfterMs = options.staleAfterMs ?? 60_000;
   const runs = runStatements(rs);

@@ -3,6 +3,7 @@ import { consumerLockKey } from '../consumer/apply.js';
 import { consumerStatements } from '../consumer/sql.js';
 import type { Consumer } from '../consumer/types.js';
 import { createEnvelope } from '../envelope/create.js';
+import type { Envelope } from '../envelope/types.js';
 import { TidemarkError, isTidemarkError } from '../errors.js';
 import type { Producer } from '../producer/producer.js';
 import type { PullClient } from '../pull/client.js';
@@ -118,33 +119,59 @@ export async function rewindAppliedVersion(
   tools: RepairTools,
   entityId: string,
   target: number,
-): Promise<void> {
+): Promise<(() => Promise<void>) | undefined> {
+  const previous = await moveAppliedVersion(tools, entityId, (version) =>
+    version >= target ? target - 1 : undefined,
+  );
+  if (previous === undefined) return undefined;
+  // Puts the applied version back if the repair did not take effect and nothing moved it since.
+  return async () => {
+    await moveAppliedVersion(tools, entityId, (version) => (version === target - 1 ? previous : undefined));
+  };
+}
+
+/** Sets the consumer's applied version to `next(current)` under its entity lock; returns the old one if it moved. */
+async function moveAppliedVersion(
+  tools: RepairTools,
+  entityId: string,
+  next: (current: number) => number | undefined,
+): Promise<number | undefined> {
   const sql = consumerStatements(tools.replicaS);
-  await tools.replicaDb.transaction(async (tx) => {
-    await tx.query(sql.lockEntity, [
-      JSON.stringify([tools.consumerName, tools.entityType, entityId]),
-      consumerLockKey(tools.consumerName),
-    ]);
-    const applied = await tx.query<{ version: string }>(sql.projectionVersion, [
-      tools.consumerName,
-      tools.entityType,
-      entityId,
-    ]);
+  const key = [tools.consumerName, tools.entityType, entityId];
+  return tools.replicaDb.transaction(async (tx) => {
+    await tx.query(sql.lockEntity, [JSON.stringify(key), consumerLockKey(tools.consumerName)]);
+    const applied = await tx.query<{ version: string }>(sql.projectionVersion, key);
     const version = Number(applied.rows[0]?.version ?? 0);
-    if (version < target) return;
-    if (target <= 1) {
-      await tx.query(
-        `DELETE FROM ${tools.replicaS}.consumer_entities WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3`,
-        [tools.consumerName, tools.entityType, entityId],
-      );
-    } else {
-      await tx.query(
-        `UPDATE ${tools.replicaS}.consumer_entities SET version = $4
-         WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3`,
-        [tools.consumerName, tools.entityType, entityId, target - 1],
-      );
-    }
+    const to = next(version);
+    if (to === undefined || to === version) return undefined;
+    await tx.query(
+      `DELETE FROM ${tools.replicaS}.consumer_entities WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3`,
+      key,
+    );
+    if (to > 0) await tx.query(sql.setApplied, [...key, to]);
+    return version;
   });
+}
+
+/** Applies `envelope` through the consumer; undoes the bookkeeping move if it did not take effect. */
+async function applyRepair(
+  tools: RepairTools,
+  envelope: Envelope,
+  undo: (() => Promise<void>) | undefined,
+  success: RepairOutcome,
+): Promise<RepairAttempt> {
+  let attempt: RepairAttempt;
+  try {
+    attempt = outcomeOf(
+      (await tools.consumer!.handle(envelope)).map((o) => o.kind),
+      success,
+    );
+  } catch (error) {
+    await undo?.();
+    throw error;
+  }
+  if (attempt.outcome === 'failed') await undo?.();
+  return attempt;
 }
 
 export type RepairOutcome =
@@ -167,7 +194,7 @@ export async function sendState(
   if (!current || current.version !== expectedVersion) return { outcome: 'moving' };
   const id = repairEventId(tools.flow, String(runId), entityId, String(current.version), policy);
   const correlationId = `reconcile:${tools.flow}:${runId}`;
-  await rewindAppliedVersion(tools, entityId, current.version);
+  const undo = await rewindAppliedVersion(tools, entityId, current.version);
   if (policy === 'republish') {
     await tools.authorityDb.transaction((tx) =>
       tools.producer!.append(
@@ -190,11 +217,7 @@ export async function sendState(
     id,
     correlationId,
   });
-  const outcomes = await tools.consumer!.handle(envelope);
-  return outcomeOf(
-    outcomes.map((o) => o.kind),
-    'repaired',
-  );
+  return applyRepair(tools, envelope, undo, 'repaired');
 }
 
 /** Removes an orphan through the consumer: a tombstone one version above what the replica holds. */
@@ -205,7 +228,7 @@ export async function tombstone(
   replicaVersion: number,
 ): Promise<RepairAttempt> {
   const version = replicaVersion + 1;
-  await rewindAppliedVersion(tools, entityId, version);
+  const undo = await rewindAppliedVersion(tools, entityId, version);
   const envelope = createEnvelope({
     kind: 'tombstone',
     type: repairEventType(tools.entityType),
@@ -216,11 +239,7 @@ export async function tombstone(
     id: repairEventId(tools.flow, String(runId), entityId, String(version), 'tombstone'),
     correlationId: `reconcile:${tools.flow}:${runId}`,
   });
-  const outcomes = await tools.consumer!.handle(envelope);
-  return outcomeOf(
-    outcomes.map((o) => o.kind),
-    'tombstoned',
-  );
+  return applyRepair(tools, envelope, undo, 'tombstoned');
 }
 
 function outcomeOf(kinds: readonly string[], success: RepairOutcome): RepairAttempt {

@@ -99,6 +99,14 @@ describe('reconciliation refuses bad input with a specific error', () => {
     expect(noConsumer.message).toContain("needs the replica's consumer");
   });
 
+  it('a state repair for a push-domain flow is refused: its consumer ignores state', async () => {
+    const error = await codeOf(() =>
+      estate.reconciler({ flow: 'customer-to-policy', topology, repair: 'rehydrate' }),
+    );
+    expect(error.code).toBe('TM_INVALID_ARGUMENT');
+    expect(error.message).toContain("flow 'customer-to-policy' is push-domain");
+  });
+
   it('bad schema names are refused as identifiers', async () => {
     const error = await codeOf(() => estate.reconciler({ replica: { db: replica.db, schema: 'Bad-Name' } }));
     expect(error.code).toBe('TM_INVALID_IDENTIFIER');

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/envelope/index.js';
 import { isTidemarkError } from '../../src/errors.js';
-import { rebuildDigests, reconcileExceptions } from '../../src/reconcile/index.js';
+import { createPostgresLog } from '../../src/backbone/index.js';
+import { createConsumer } from '../../src/consumer/index.js';
+import { rebuildDigests, reconciledHandler, reconcileExceptions } from '../../src/reconcile/index.js';
 import { databaseKinds } from '../support/both-databases.js';
 import type { TestDb } from '../support/services.js';
 import { createEstate, flow, type Estate } from './estate.js';
@@ -109,6 +111,28 @@ describe.each(kinds)('reconciliation runs on $name', (kind) => {
     await expect(exceptions.resolve(open!.id, 'again')).rejects.toThrow(
       /no unresolved reconciliation exception #/,
     );
+  });
+
+  it('a consumer that ignores state events gets an exception, and its applied version is left as it was', async () => {
+    estate.buggy.add('c1');
+    await seed(1);
+    estate.buggy.delete('c1');
+    const domainOnly = createConsumer({
+      name: 'billing',
+      db: replica.db,
+      schema: replica.schema,
+      backbone: await createPostgresLog({ db: replica.db, schema: replica.schema, partitions: 1 }),
+      handlers: {
+        customer: reconciledHandler({ kinds: ['domain'], apply: async () => {} }, estate.replicaDigests),
+      },
+    });
+    const report = await estate.reconciler({ consumer: domainOnly }).run();
+    expect(report.found.divergent).toBe(1);
+    expect(report.outcomes).toEqual({ failed: 1 });
+    expect(await estate.consumer.appliedVersion('customer', 'c1')).toBe(1);
+    const [open] = await reconcileExceptions(replica.db, replica.schema).list();
+    expect(open).toMatchObject({ entityId: 'c1', class: 'divergent', status: 'open' });
+    expect(open!.notes).toContain('did not apply the repair (ignored)');
   });
 
   it('dry-run reports and stores the run but changes nothing', async () => {
