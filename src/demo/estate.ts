@@ -1,6 +1,9 @@
 import type { EntityHandler } from '../consumer/types.js';
 import type { Db, Sql } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
+import { notifyFetchHandler } from '../pull/notify-fetch.js';
+import type { PullClient } from '../pull/client.js';
+import type { EntityReader } from '../pull/wire.js';
 
 /**
  * The insurer of the demo: Customer Profile owns customers; Billing keeps a full copy from
@@ -46,11 +49,10 @@ export type CustomerState = Omit<Customer, 'id' | 'version'>;
 
 export async function createBusinessTables(
   db: Db,
-  schemas: { profile: string; billing: string; comms: string; policy: string; claims: string },
+  schemas: { profile: string; billing: string; policy: string; claims: string },
 ) {
   const p = quoteIdentifier(schemas.profile);
   const b = quoteIdentifier(schemas.billing);
-  const c = quoteIdentifier(schemas.comms);
   for (const schema of [schemas.policy, schemas.claims]) {
     await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schema)}.insured_parties (
       customer_id text PRIMARY KEY, address text NOT NULL, version bigint NOT NULL)`);
@@ -58,12 +60,34 @@ export async function createBusinessTables(
   await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schemas.claims)}.investigations (
     customer_id text PRIMARY KEY, opened_at timestamptz NOT NULL DEFAULT now())`);
   await db.query(`CREATE TABLE IF NOT EXISTS ${p}.customers (
-    id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL)`);
+    id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now())`);
   await db.query(`CREATE TABLE IF NOT EXISTS ${b}.billing_accounts (
     customer_id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL)`);
-  await db.query(`CREATE TABLE IF NOT EXISTS ${c}.contacts (
+}
+
+/** Communications keeps its contacts in its own database. */
+export async function createContactsTable(db: Db, schema: string) {
+  await db.query(`CREATE TABLE IF NOT EXISTS ${quoteIdentifier(schema)}.contacts (
     customer_id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL,
-    address_changes integer NOT NULL DEFAULT 0)`);
+    fetched_at timestamptz NOT NULL DEFAULT now())`);
+}
+
+/** Customer Profile's read API answers with a customer's current state and version. */
+export function customerReader(db: Db, profileSchema: string): EntityReader {
+  const customers = `${quoteIdentifier(profileSchema)}.customers`;
+  return async (ids) =>
+    (
+      await db.query<{ id: string; name: string; address: string; version: number; updated_at: Date }>(
+        `SELECT id, name, address, version, updated_at FROM ${customers} WHERE id = ANY($1::text[])`,
+        [ids],
+      )
+    ).rows.map((r) => ({
+      id: r.id,
+      version: Number(r.version),
+      state: { name: r.name, address: r.address } satisfies CustomerState,
+      updatedAt: r.updated_at,
+    }));
 }
 
 /** Billing replaces its copy with the newest state (event-carried state transfer). */
@@ -95,36 +119,25 @@ export function billingHandler(nextCycle?: (after: Date) => Date): EntityHandler
   };
 }
 
-/** Communications reacts to what happened: registrations and address changes, in order. */
+/**
+ * Communications is told only that a customer changed (a thin notice) and fetches the current
+ * state from Customer Profile's read API, so it never holds more than it needs and always the newest.
+ */
 export const communicationsTables = ['contacts'] as const;
 
-export function communicationsHandler(): EntityHandler<CustomerRegistered | AddressChanged> {
-  const changes: readonly string[] = [customerEvents.addressChanged, customerEvents.riskAddressChanged];
-  return {
-    kinds: ['domain'],
-    async apply(tx: Sql, event, context) {
-      const contacts = context.table('contacts');
-      if (event.type === customerEvents.registered) {
-        const data = event.data as CustomerRegistered;
-        await tx.query(
-          `INSERT INTO ${contacts} (customer_id, name, address, version) VALUES ($1, $2, $3, $4)`,
-          [event.entityid, data.name, data.address, event.entityversion],
-        );
-        return;
-      }
-      if (changes.includes(event.type)) {
-        const data = event.data as AddressChanged;
-        const updated = await tx.query(
-          `UPDATE ${contacts} SET address = $2, version = $3, address_changes = address_changes + 1
-           WHERE customer_id = $1`,
-          [event.entityid, data.address, event.entityversion],
-        );
-        if (updated.rowCount !== 1) throw new Error(`no contact ${event.entityid} to change the address of`);
-        return;
-      }
-      throw new Error(`communications does not understand ${event.type}`);
+export function communicationsHandler(client: PullClient): EntityHandler {
+  return notifyFetchHandler<CustomerState>({
+    client,
+    entityType: 'customer',
+    async apply(tx, state, { id, version }, context) {
+      await tx.query(
+        `INSERT INTO ${context.table('contacts')} AS c (customer_id, name, address, version) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (customer_id) DO UPDATE SET name = $2, address = $3, version = $4, fetched_at = now()
+         WHERE c.version <= $4`,
+        [id, state.name, state.address, version],
+      );
     },
-  };
+  });
 }
 
 /** Policy and Claims keep the insured party's address; they react to what happened. */

@@ -55,8 +55,8 @@ export function formatDemoReport(report: DemoReport, seed: number): string {
   const e = report.example;
   if (e) {
     lines.push(
-      `Example: ${e.customer} is at version ${e.version} ("${e.address}"); billing holds version ${e.billingVersion}, ` +
-        `communications holds version ${e.communicationsVersion} after applying ${e.addressChangesSeen} address changes in order.`,
+      `Example: ${e.customer} is at version ${e.version} ("${e.address}"); billing holds version ${e.billingVersion}; ` +
+        `communications fetched version ${e.communicationsVersion} from Customer Profile after a notice.`,
     );
   }
   if (report.story.length > 0) {

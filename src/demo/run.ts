@@ -18,12 +18,17 @@ import {
   communicationsTables,
   contexts,
   createBusinessTables,
+  createContactsTable,
+  customerReader,
   insuredTables,
   policyHandler,
   type Customer,
 } from './estate.js';
 import { runProfileBusiness } from './scenario.js';
-import { localLedgerSink } from '../ledger/sink.js';
+import { localLedgerSink, reportingLedgerSink, stageReportType, type LedgerSink } from '../ledger/sink.js';
+import { createLedgerCollector } from '../ledger/collector.js';
+import { createPullClient } from '../pull/client.js';
+import { startReadApi } from './read-api.js';
 import { nextOccurrence } from '../ledger/calendar.js';
 import type { Readiness } from '../ledger/types.js';
 import { demoTopology } from './topology.js';
@@ -49,6 +54,12 @@ export interface DemoOptions {
   /** Give up waiting for convergence after this long (default 60 s). */
   readonly timeoutMs?: number;
   readonly onProgress?: (phase: string, done: number, total: number) => void;
+  /**
+   * Opens Communications' own database; the demo closes it at the end unless it is `db`. It may
+   * return `db` itself only for server PostgreSQL: Communications fetches from Customer Profile
+   * while its own transaction is open, which one PGlite connection cannot serve at once.
+   */
+  readonly openCommunicationsDb: () => Promise<Db>;
   /** Told each step of the narrated customer's story as it happens. */
   readonly onStory?: (step: StoryStep) => void;
 }
@@ -88,7 +99,6 @@ export interface DemoReport {
     readonly version: number;
     readonly billingVersion: number;
     readonly communicationsVersion: number;
-    readonly addressChangesSeen: number;
   };
 }
 
@@ -138,14 +148,44 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   };
   const progress = options.onProgress ?? (() => {});
 
-  for (const schema of Object.values(schemas)) {
+  const { comms: commsSchema, ...sharedSchemas } = schemas;
+  for (const schema of Object.values(sharedSchemas)) {
     await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await migrate(db, schema);
   }
   await createBusinessTables(db, schemas);
   await registerAuthority(db, { entityType: 'customer', context: contexts.profile }, schemas.profile);
 
+  // Opened first: an unreachable backbone fails the demo before anything else is started.
   const log = await (options.openBackbone ?? embeddedLog)(db, schemas.profile);
+
+  // Communications lives in a database of its own: it learns of changes from thin notices,
+  // fetches the state from Customer Profile's read API, and reports its ledger stages back
+  // through its own outbox, relay and log to the authority's collector.
+  const commsDb = await options.openCommunicationsDb();
+  await commsDb.query(`DROP SCHEMA IF EXISTS "${commsSchema}" CASCADE`);
+  await migrate(commsDb, commsSchema);
+  await createContactsTable(commsDb, commsSchema);
+  await registerAuthority(
+    commsDb,
+    { entityType: stageReportType, context: contexts.communications },
+    commsSchema,
+  );
+  const readApi = await startReadApi({ customer: customerReader(db, schemas.profile) });
+  const pullClient = createPullClient({
+    baseUrl: readApi.baseUrl,
+    consumer: contexts.communications,
+    timeoutMs: 2_000,
+  });
+  const commsLog = await embeddedLog(commsDb, commsSchema);
+  const commsRelay = createRelay({ db: commsDb, backbone: commsLog, schema: commsSchema, pollMs: 50 });
+  const collector = createLedgerCollector({
+    db,
+    schema: schemas.profile,
+    backbone: commsLog,
+    name: `ledger-from-${contexts.communications}`,
+  });
+
   const backbone =
     options.faults === false
       ? withFaults(log, { seed: size.seed })
@@ -166,15 +206,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     handler: Parameters<typeof createConsumer>[0]['handlers'][string],
     tables: readonly string[],
     tally: OutcomeTally,
+    own?: { db: Db; ledger: LedgerSink },
   ) =>
     createConsumer({
       name: context,
-      db,
+      db: own?.db ?? db,
       backbone,
       schema,
       handlers: { customer: handler },
       projection: { tables },
-      ledger: ledgerOf(context),
+      ledger: own?.ledger ?? ledgerOf(context),
       onOutcome: tally.record,
     });
   const consumers = {
@@ -195,14 +236,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     ),
     communications: consumer(
       contexts.communications,
-      schemas.comms,
-      communicationsHandler(),
+      commsSchema,
+      communicationsHandler(pullClient),
       communicationsTables,
       commsTally,
+      {
+        db: commsDb,
+        ledger: reportingLedgerSink({
+          context: contexts.communications,
+          schema: commsSchema,
+          producer: createProducer({ context: contexts.communications, schema: commsSchema }),
+        }),
+      },
     ),
   };
 
   relay.start();
+  commsRelay.start();
+  await collector.start();
   for (const c of Object.values(consumers)) await c.start();
 
   const producer = createProducer({ context: contexts.profile, schema: schemas.profile });
@@ -222,8 +273,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       )
     ).rows;
     const comms = (
-      await db.query<Customer>(
-        `SELECT customer_id AS id, name, address, version FROM "${schemas.comms}".contacts`,
+      await commsDb.query<Customer>(
+        `SELECT customer_id AS id, name, address, version FROM "${commsSchema}".contacts`,
       )
     ).rows;
     const insured = async (schema: string) =>
@@ -265,6 +316,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   result = await compare();
   await waitForCopies();
   for (const c of Object.values(consumers)) await c.stop();
+  await collector.stop();
+  await commsRelay.stop();
+  await commsLog.close();
+  pullClient.close();
+  await readApi.close();
   await relay.stop();
   await log.close();
 
@@ -293,17 +349,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     [contexts.billing]: context('push-state', billingTally, result.billing),
     [contexts.policy]: context('push-domain', policyTally, result.policy),
     [contexts.claims]: context('push-domain', claimsTally, result.claims),
-    [contexts.communications]: context('push-domain', commsTally, result.communications),
+    [contexts.communications]: context('notify-fetch', commsTally, result.communications),
   };
   const busiest = (
-    await db.query<Customer & { billing_version: number; comms_version: number; address_changes: number }>(
-      `SELECT c.id, c.address, c.version, b.version AS billing_version, m.version AS comms_version, m.address_changes
+    await db.query<Customer & { billing_version: number }>(
+      `SELECT c.id, c.address, c.version, b.version AS billing_version
        FROM "${schemas.profile}".customers c
        LEFT JOIN "${schemas.billing}".billing_accounts b ON b.customer_id = c.id
-       LEFT JOIN "${schemas.comms}".contacts m ON m.customer_id = c.id
        ORDER BY c.version DESC, c.id LIMIT 1`,
     )
   ).rows[0];
+  const fetched = busiest
+    ? (
+        await commsDb.query<{ version: number }>(
+          `SELECT version FROM "${commsSchema}".contacts WHERE customer_id = $1`,
+          [busiest.id],
+        )
+      ).rows[0]
+    : undefined;
+  if (commsDb !== db) await commsDb.close();
   return {
     mode: options.mode ?? 'embedded',
     backbone: log.name,
@@ -323,8 +387,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
             address: busiest.address,
             version: Number(busiest.version),
             billingVersion: Number(busiest.billing_version ?? 0),
-            communicationsVersion: Number(busiest.comms_version ?? 0),
-            addressChangesSeen: Number(busiest.address_changes ?? 0),
+            communicationsVersion: Number(fetched?.version ?? 0),
           },
         }
       : {}),

@@ -72,6 +72,7 @@ export async function runProfileBusiness(
       const { version } = await producer.append<unknown>(tx, { type: 'customer', id }, [
         { kind: 'domain', type: customerEvents.registered, data: registered },
         { kind: 'state', data: registered satisfies CustomerState },
+        { kind: 'notice' },
       ]);
       await tx.query(`INSERT INTO ${p}.customers (id, name, address, version) VALUES ($1, $2, $3, $4)`, [
         id,
@@ -107,14 +108,14 @@ export async function runProfileBusiness(
         [
           { kind: 'domain', type: customerEvents.addressChanged, data: change },
           { kind: 'state', data: { name: row.name, address: next } satisfies CustomerState },
+          { kind: 'notice' },
         ],
         { expectedVersion: Number(row.version) },
       );
-      await tx.query(`UPDATE ${p}.customers SET address = $2, version = $3 WHERE id = $1`, [
-        id,
-        next,
-        version,
-      ]);
+      await tx.query(
+        `UPDATE ${p}.customers SET address = $2, version = $3, updated_at = now() WHERE id = $1`,
+        [id, next, version],
+      );
     });
     changes++;
     onChange?.();

@@ -74,6 +74,7 @@ export async function runStory(
     const { version } = await producer.append<unknown>(tx, { type: 'customer', id: storyCustomer }, [
       { kind: 'domain', type: customerEvents.registered, data: registered },
       { kind: 'state', data: registered satisfies CustomerState },
+      { kind: 'notice' },
     ]);
     await tx.query(`INSERT INTO ${p}.customers (id, name, address, version) VALUES ($1, $2, $3, $4)`, [
       storyCustomer,
@@ -103,10 +104,11 @@ export async function runStory(
       [
         { kind: 'domain', type: customerEvents.riskAddressChanged, data: move },
         { kind: 'state', data: { name: registered.name, address: secondAddress } satisfies CustomerState },
+        { kind: 'notice' },
       ],
       { expectedVersion: 1 },
     );
-    await tx.query(`UPDATE ${p}.customers SET address = $2, version = $3 WHERE id = $1`, [
+    await tx.query(`UPDATE ${p}.customers SET address = $2, version = $3, updated_at = now() WHERE id = $1`, [
       storyCustomer,
       secondAddress,
       version,

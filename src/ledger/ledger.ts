@@ -102,12 +102,9 @@ export function createLedger(options: LedgerOptions): Ledger {
       // Several events (one per kind) may carry one version; the ledger shows the version once.
       if (seen.has(`${version}`)) continue;
       seen.add(`${version}`);
-      entries.push({
-        ...common,
-        stage: 'accepted',
-        at: iso(r.event_time),
-        detail: { eventType: r.event_type },
-      });
+      // Every event of the version, in the order the authority appended them (domain event first).
+      const eventTypes = rows.filter((o) => Number(o.version) === version).map((o) => o.event_type);
+      entries.push({ ...common, stage: 'accepted', at: iso(r.event_time), detail: { eventTypes } });
       if (r.validated) entries.push({ ...common, stage: 'validated', at: iso(r.event_time), detail: {} });
       if (r.published_at)
         entries.push({ ...common, stage: 'published', at: iso(r.published_at), detail: {} });
@@ -243,9 +240,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       const published = entries.find((e) => e.stage === 'published' && e.version === a.version);
       return {
         version: a.version,
-        eventTypes: [
-          ...new Set(entries.filter((e) => e.version === a.version && e.eventType).map((e) => e.eventType!)),
-        ],
+        eventTypes: Array.isArray(a.detail.eventTypes) ? (a.detail.eventTypes as string[]) : [],
         acceptedAt: a.at,
         ...(published ? { publishedAt: published.at } : {}),
         contexts,

@@ -41,10 +41,10 @@ describe.runIf(available)('tidemark demo --distributed (server PostgreSQL + NATS
     expect(report).toMatchObject({
       mode: 'distributed',
       backbone: 'nats-jetstream',
-      events: 80,
+      events: 120,
       converged: true,
     });
-    expect(report.contexts.communications).toMatchObject({ applied: 40, matching: 9, total: 9 });
+    expect(report.contexts.communications).toMatchObject({ strategy: 'notify-fetch', matching: 9, total: 9 });
     expect(report.contexts.billing).toMatchObject({ matching: 9, total: 9 });
   });
 

@@ -38,7 +38,9 @@ describe('tidemark status', () => {
     expect(result.stdout).toMatch(
       /^Customer risk address changed v2 \(accepted [^)]+\): billing uses it from 1 \w+ \(next-billing-cycle\); policy uses it since \d\d:\d\d; claims uses it since \d\d:\d\d; communications uses it since \d\d:\d\d\.\n/,
     );
-    expect(result.stdout).toMatch(/v1 CustomerRegistered, customer\.state — accepted .*, published /);
+    expect(result.stdout).toMatch(
+      /v1 CustomerRegistered, customer\.state, customer\.notice — accepted .*, published /,
+    );
     expect(result.stdout).toMatch(/Decisions:\n {2}ready {6}send-letter can use/);
     expect(result.stdout).toMatch(/not ready {2}confirm-address-change cannot use yet .*needs reconciled/);
   });

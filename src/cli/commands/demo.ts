@@ -54,6 +54,8 @@ export function registerDemo(program: Command): void {
               connectionString:
                 opts.postgres ?? process.env.TIDEMARK_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres',
               applicationName: 'tidemark-demo',
+              // Five consumers, two relays, a collector and the read API each hold connections.
+              max: 40,
             })
           : await openPGlite(opts.dataDir ? { dataDir: opts.dataDir } : {});
         const bar = progressBar();
@@ -70,6 +72,11 @@ export function registerDemo(program: Command): void {
                   openBackbone: openDemoNats(opts.nats ?? process.env.TIDEMARK_NATS ?? '127.0.0.1:4222'),
                 }
               : {}),
+            // Embedded, Communications gets a database of its own (as it would in production);
+            // distributed, every context shares the server and keeps to its own schema.
+            openCommunicationsDb: opts.distributed
+              ? () => Promise.resolve(db)
+              : () => openPGlite(opts.dataDir ? { dataDir: `${opts.dataDir}-communications` } : {}),
             onProgress: opts.json ? undefined : bar.update,
           });
           bar.clear();
