@@ -87,6 +87,12 @@ export async function openPostgres(options: PgDbOptions): Promise<Db> {
     async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A connection cut mid-transaction surfaces as the failing query; the client's own 'error'
+      // event must not crash the process meanwhile.
+      const lost = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const result = await work(wrap(client, nameOf));
@@ -100,20 +106,60 @@ export async function openPostgres(options: PgDbOptions): Promise<Db> {
         }
         throw err;
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     },
     async listen(channel: string, onNotify: (payload: string) => void): Promise<Unlisten> {
-      const client = await pool.connect();
-      listeners.add(client);
-      client.on('notification', (msg) => {
-        if (msg.channel === channel) onNotify(msg.payload ?? '');
-      });
-      await client.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
-      return async () => {
-        if (!listeners.delete(client)) return;
+      const quoted = `"${channel.replaceAll('"', '""')}"`;
+      let current: pg.PoolClient | undefined;
+      let closed = false;
+      // A listening connection can be cut (server restart, pg_terminate_backend): it is replaced
+      // and listens again, and the listener is woken once because notifications were missed.
+      const attach = async (): Promise<void> => {
+        const client = await pool.connect();
+        client.on('notification', (msg) => {
+          if (msg.channel === channel) onNotify(msg.payload ?? '');
+        });
+        client.on('error', (err) => {
+          if (current !== client) return;
+          current = undefined;
+          listeners.delete(client);
+          client.release(err);
+          if (!closed) void reattach();
+        });
         try {
-          await client.query(`UNLISTEN "${channel.replaceAll('"', '""')}"`);
+          await client.query(`LISTEN ${quoted}`);
+        } catch (err) {
+          client.release(err as Error);
+          throw err;
+        }
+        if (closed) {
+          client.release(true as unknown as Error);
+          return;
+        }
+        current = client;
+        listeners.add(client);
+      };
+      const reattach = async (): Promise<void> => {
+        for (let attempt = 1; !closed; attempt++) {
+          try {
+            await attach();
+            onNotify('');
+            return;
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+          }
+        }
+      };
+      await attach();
+      return async () => {
+        closed = true;
+        const client = current;
+        current = undefined;
+        if (!client || !listeners.delete(client)) return;
+        try {
+          await client.query(`UNLISTEN ${quoted}`);
           client.release();
         } catch (err) {
           client.release(err as Error);
