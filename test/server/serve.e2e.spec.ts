@@ -33,6 +33,35 @@ describe.skipIf(!available)('tidemark serve', () => {
     expect(out.trim()).toBe(hashToken('s3cret'));
   });
 
+  it('refuses a --fields file that is not consumer → entity type → field list, naming the entry', async () => {
+    await writeFile(join(dir, 'fields.json'), JSON.stringify({ billing: { customer: 'address' } }));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        main,
+        'serve',
+        '--db',
+        postgresUrl,
+        '--schema',
+        t.schema,
+        '--topology',
+        join(dir, 'tidemark.yaml'),
+        '--token',
+        `ann:viewer:${hashToken('x')}`,
+        '--fields',
+        join(dir, 'fields.json'),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/billing\.customer must be a list of field names/);
+  });
+
   it('serves the API on the printed address with hashed tokens until SIGTERM', async () => {
     const child = spawn(
       process.execPath,

@@ -1,6 +1,13 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { TidemarkError } from '../../errors.js';
-import { createServer, hashToken, parseTokenSpec, type ConsumerStore } from '../../server/index.js';
+import {
+  createServer,
+  hashToken,
+  parseTokenSpec,
+  type ConsumerStore,
+  type FieldAllowLists,
+} from '../../server/index.js';
 import { loadTopology } from '../../topology/index.js';
 import { connect } from '../connect.js';
 import { positiveInteger } from '../options.js';
@@ -15,6 +22,7 @@ interface ServeOptions {
   port: number;
   bodyLimit: number;
   hashToken?: string;
+  fields?: string;
   json?: boolean;
 }
 
@@ -30,6 +38,41 @@ function consumerStore(spec: string): ConsumerStore {
     );
   }
   return schema === undefined ? { name } : { name, schema };
+}
+
+/** Reads and checks the viewers' field allow-lists: consumer → entity type → field names. */
+async function readFields(file: string): Promise<FieldAllowLists> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new TidemarkError(
+      'TM_INVALID_ARGUMENT',
+      `--fields ${file} is not a readable JSON file: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isRecord(parsed)) {
+    throw new TidemarkError('TM_INVALID_ARGUMENT', `--fields ${file} must hold an object of consumers`);
+  }
+  for (const [consumer, types] of Object.entries(parsed)) {
+    if (!isRecord(types)) {
+      throw new TidemarkError(
+        'TM_INVALID_ARGUMENT',
+        `--fields ${file}: ${consumer} must map entity types to field lists`,
+      );
+    }
+    for (const [type, list] of Object.entries(types)) {
+      if (!Array.isArray(list) || !list.every((f) => typeof f === 'string')) {
+        throw new TidemarkError(
+          'TM_INVALID_ARGUMENT',
+          `--fields ${file}: ${consumer}.${type} must be a list of field names, e.g. ["address"]`,
+        );
+      }
+    }
+  }
+  return parsed as FieldAllowLists;
 }
 
 export function registerServe(program: Command): void {
@@ -54,6 +97,10 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on', positiveInteger('--port'), 7070)
     .option('--body-limit <bytes>', 'largest request body accepted', positiveInteger('--body-limit'), 1048576)
+    .option(
+      '--fields <file>',
+      'JSON file of the payload fields viewers may see: { "<consumer>": { "<entity type>": ["field", …] } }',
+    )
     .option('--hash-token <token>', 'print the SHA-256 of a token for --token, and exit')
     .option('--json', 'print the listening address as JSON')
     .action(async (opts: ServeOptions) => {
@@ -67,6 +114,7 @@ export function registerServe(program: Command): void {
       ];
       const tokens = specs.map(parseTokenSpec);
       const topology = await loadTopology(opts.topology ?? 'tidemark.yaml');
+      const fields = opts.fields === undefined ? undefined : await readFields(opts.fields);
       const { db, schema } = await connect(opts);
       const server = await createServer({
         db,
@@ -74,6 +122,7 @@ export function registerServe(program: Command): void {
         topology,
         tokens,
         bodyLimit: opts.bodyLimit,
+        ...(fields ? { fields } : {}),
         ...(opts.consumer.length > 0 ? { consumers: opts.consumer.map(consumerStore) } : {}),
       });
       const url = await server.listen({ host: opts.host, port: opts.port });
