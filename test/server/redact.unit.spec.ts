@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeadLetterDetail } from '../../src/dlq/index.js';
-import { forViewer } from '../../src/server/redact.js';
+import { forViewer, type FieldAllowLists } from '../../src/server/redact.js';
 
 const letter = (data: unknown): DeadLetterDetail => ({
   id: 1,
@@ -38,12 +38,13 @@ describe('what a viewer sees of a dead letter', () => {
   });
 
   it('withholds the data entirely when the consumer has no list for the type', () => {
-    for (const lists of [
+    const cases: (FieldAllowLists | undefined)[] = [
       undefined,
       {},
       { billing: { policy: ['x'] } },
       { claims: { customer: ['address'] } },
-    ]) {
+    ];
+    for (const lists of cases) {
       const seen = forViewer(letter(data), lists);
       expect(seen.envelope).toEqual({ id: 'e1', type: 'CustomerAddressChanged', dataRedacted: true });
     }
