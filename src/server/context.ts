@@ -22,6 +22,8 @@ export interface ServerContext {
   readonly fields: FieldAllowLists | undefined;
   readonly lagSamples: () => readonly LagSample[];
   readonly sampleLag: () => Promise<LagSample>;
+  /** Run before each /metrics scrape (picks up relays that started since). */
+  readonly beforeScrape: () => Promise<void>;
 }
 
 /** Per-route access rule, set in the route's `config`. */

@@ -131,8 +131,13 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
     }
   }
   const unregister: Unregister[] = [];
-  if (ownMetrics) {
+  const watchedRelays = new Set<string>();
+  /** Adds a collector for each relay not watched yet: a relay may first run after the server starts. */
+  const watchRelays = async () => {
+    if (!ownMetrics) return;
     for (const relay of await relays()) {
+      if (watchedRelays.has(relay.name)) continue;
+      watchedRelays.add(relay.name);
       // The collector reads only backlog, relayed and the oldest open transaction.
       unregister.push(
         registerRelayCollector(metrics, {
@@ -141,6 +146,9 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
         }),
       );
     }
+  };
+  await watchRelays();
+  if (ownMetrics) {
     for (const place of consumers.all()) {
       unregister.push(
         registerDeadLetterCollector(metrics, {
@@ -262,6 +270,7 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
     metrics,
     fields: options.fields,
     lagSamples: history.samples,
+    beforeScrape: watchRelays,
     sampleLag,
   };
   systemRoutes(app, ctx);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRelay } from '../../src/relay/index.js';
 import { createServer, type ControlPlane } from '../../src/server/index.js';
 import { waitUntil } from '../support/wait.js';
 import { asViewer, startEstate, tokens, type Estate } from './estate.js';
@@ -70,6 +71,20 @@ describe.skipIf(!existsSync(promtool))('/metrics checked by promtool', () => {
     const { code, output } = await checkMetrics(exposition);
     expect(output).toBe('');
     expect(code).toBe(0);
+  });
+
+  it('reports a relay that first ran after the server started', async () => {
+    const late = createRelay({
+      db: estate.t.db,
+      backbone: estate.backbone,
+      schema: estate.t.schema,
+      name: 'late',
+    });
+    await late.relayOnce();
+    await late.stop();
+    const exposition = await (await fetch(`${base}/metrics`, { headers: asViewer })).text();
+    expect(exposition).toMatch(/^tidemark_relay_relayed_total\{relay="late"\} [1-9]\d*$/m);
+    expect((await checkMetrics(exposition)).code).toBe(0);
   });
 
   it('promtool does fail on a broken exposition (the check can fail)', async () => {

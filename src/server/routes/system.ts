@@ -38,6 +38,7 @@ export function systemRoutes(app: FastifyInstance, ctx: ServerContext): void {
       schema: { tags: ['system'], summary: 'Prometheus metrics (text exposition format)' },
     },
     async (_request, reply) => {
+      await ctx.beforeScrape();
       const body = await ctx.metrics.registry.metrics();
       return reply.type(ctx.metrics.registry.contentType).send(body);
     },
