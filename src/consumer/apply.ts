@@ -1,5 +1,7 @@
 import type { Envelope } from '../envelope/types.js';
-import { TidemarkError } from '../errors.js';
+import { TidemarkError, isTidemarkError } from '../errors.js';
+import { contentDigest } from '../envelope/canonical.js';
+import { parkHeldBehind } from './park-held.js';
 import type { Sql } from '../store/db.js';
 import { deadLetterStatements } from '../dlq/sql.js';
 import { decide } from './apply-rules.js';
@@ -18,7 +20,12 @@ export interface ApplyRequest {
 }
 
 export type ApplyResult = (
-  | { readonly kind: 'applied'; readonly applied: readonly Envelope[] }
+  | {
+      readonly kind: 'applied';
+      readonly applied: readonly Envelope[];
+      /** A held successor released by this apply that failed and now heads the key's dead letters. */
+      readonly failedHeld?: { readonly envelope: Envelope; readonly reason: string };
+    }
   | { readonly kind: 'duplicate' | 'held' }
   | { readonly kind: 'parked'; readonly behind: number }
 ) & {
@@ -166,6 +173,7 @@ export function createApplier(setup: ApplierSetup) {
       reached(envelope, await runHandler(tx, envelope, attempt)),
     ];
     const applied: Envelope[] = [envelope];
+    let failedHeld: { envelope: Envelope; reason: string } | undefined;
     let current = version;
     if (envelope.eventkind === 'domain') {
       for (;;) {
@@ -177,13 +185,42 @@ export function createApplier(setup: ApplierSetup) {
         ]);
         const held = next.rows[0]?.envelope;
         if (!held) break;
-        stages.push(reached(held, await runHandler(tx, held, attempt)));
+        // A held event that fails must not take the event that closed its gap down with it:
+        // its own effects roll back to the savepoint, and it heads the key's dead-letter queue.
+        await tx.query('SAVEPOINT tidemark_release_held');
+        try {
+          stages.push(reached(held, await runHandler(tx, held, attempt)));
+          await tx.query('RELEASE SAVEPOINT tidemark_release_held');
+        } catch (error) {
+          await tx.query('ROLLBACK TO SAVEPOINT tidemark_release_held');
+          // Its inbox entry said "held"; a retry must apply it, not take it for a duplicate.
+          await tx.query(sql.forgetHeld, [name, held.authority, held.id]);
+          const reason = `${error instanceof Error ? error.message : String(error)} (failed when released after its gap closed)`;
+          const head = await tx.query<{ id: number }>(dlq.fail, [
+            name,
+            held.authority,
+            held.id,
+            held.entitytype,
+            held.entityid,
+            held.entityversion,
+            held.partitionkey,
+            JSON.stringify(held),
+            contentDigest(held),
+            isTidemarkError(error) ? error.code : 'TM_HANDLER_FAILED',
+            reason,
+            error instanceof Error ? (error.stack ?? null) : null,
+            1,
+          ]);
+          await parkHeldBehind(tx, s, name, { type, id: entityId }, Number(head.rows[0]!.id));
+          failedHeld = { envelope: held, reason };
+          break;
+        }
         applied.push(held);
         current = held.entityversion;
       }
     } else {
       await tx.query(sql.dropSuperseded, [name, type, entityId, current]);
     }
-    return { kind: 'applied', applied, stages };
+    return { kind: 'applied', applied, stages, ...(failedHeld ? { failedHeld } : {}) };
   };
 }

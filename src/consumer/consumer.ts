@@ -13,6 +13,7 @@ import { consumerLockKey, createApplier, type ApplyRequest, type ApplyResult } f
 import { localLedgerSink } from '../ledger/sink.js';
 import type { StageRecord } from '../ledger/stages.js';
 import { projectionTables } from './projection.js';
+import { parkHeldBehind } from './park-held.js';
 import { rebuildProjection } from './rebuild.js';
 import { consumerStatements } from './sql.js';
 import { operationRunner } from './operations.js';
@@ -74,11 +75,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   function toOutcomes(envelope: Envelope, result: ApplyResult): Outcome[] {
     if (result.kind === 'applied') {
       const now = Date.now();
-      return result.applied.map((e) => ({
+      const outcomes: Outcome[] = result.applied.map((e) => ({
         kind: 'applied',
         envelope: e,
         lagMs: Math.max(0, now - Date.parse(e.time)),
       }));
+      if (result.failedHeld) {
+        outcomes.push({ kind: 'dead-lettered', ...result.failedHeld, attempts: 1 });
+      }
+      return outcomes;
     }
     if (result.kind === 'parked') {
       return [
@@ -95,23 +100,32 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const code = isTidemarkError(error) ? error.code : 'TM_HANDLER_FAILED';
     const reason = error instanceof Error ? error.message : String(error);
     const stack = error instanceof Error ? (error.stack ?? null) : null;
-    await db.query(dlq.fail, [
-      name,
-      text(record.authority) ?? '(unknown)',
-      text(record.id) ?? '(none)',
-      text(record.entitytype),
-      text(record.entityid),
-      typeof record.entityversion === 'number' && Number.isSafeInteger(record.entityversion)
-        ? record.entityversion
-        : null,
-      text(record.partitionkey),
-      JSON.stringify(raw ?? null),
-      contentDigest(raw ?? null),
-      code,
-      reason,
-      stack,
-      attempts,
-    ]);
+    const entityType = text(record.entitytype);
+    const entityId = text(record.entityid);
+    await db.transaction(async (tx) => {
+      const failed = await tx.query<{ id: number }>(dlq.fail, [
+        name,
+        text(record.authority) ?? '(unknown)',
+        text(record.id) ?? '(none)',
+        entityType,
+        entityId,
+        typeof record.entityversion === 'number' && Number.isSafeInteger(record.entityversion)
+          ? record.entityversion
+          : null,
+        text(record.partitionkey),
+        JSON.stringify(raw ?? null),
+        contentDigest(raw ?? null),
+        code,
+        reason,
+        stack,
+        attempts,
+      ]);
+      // Later versions already waiting for this one would otherwise wait for good.
+      const head = failed.rows[0]?.id;
+      if (entityType && entityId && head !== undefined) {
+        await parkHeldBehind(tx, s, name, { type: entityType, id: entityId }, Number(head));
+      }
+    });
     logger.error(
       { consumer: name, code, eventId: record.id, key: record.partitionkey, attempts, reason },
       'event dead-lettered',

@@ -33,6 +33,7 @@ export function consumerStatements(s: string) {
     dropSuperseded: `DELETE FROM ${s}.consumer_pending
       WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3 AND entity_version <= $4`,
     heldCount: `SELECT count(*)::int AS held FROM ${s}.consumer_pending WHERE consumer = $1`,
+    forgetHeld: `DELETE FROM ${s}.inbox WHERE consumer = $1 AND authority = $2 AND event_id = $3 AND outcome = 'held'`,
     projectionVersion: `SELECT version FROM ${s}.consumer_entities
       WHERE consumer = $1 AND entity_type = $2 AND entity_id = $3`,
   };

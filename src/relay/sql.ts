@@ -31,15 +31,16 @@ export function relayStatements(s: string) {
       WHERE relay = $1 AND (owner IS NULL OR owner = $2 OR lease_until < now())
       RETURNING txid::text AS txid, position`,
     // The mark is the ledger's `published` record for every row up to the cursor: one row per
-    // batch, in the same statement, so it exists exactly when the checkpoint moved.
+    // batch, in the same statement, so it exists exactly when the checkpoint moved. Its time is
+    // the clock's, not now(): the transaction may have begun before the rows it moved committed.
     advance: `WITH advanced AS (
         UPDATE ${s}.relay_checkpoints
         SET txid = $3::xid8, position = $4, relayed = relayed + $5, updated_at = now(),
             lease_until = now() + make_interval(secs => $6::float8 / 1000)
         WHERE relay = $1 AND owner = $2
         RETURNING relay)
-      INSERT INTO ${s}.relay_marks (relay, txid, position, events)
-      SELECT relay, $3::xid8, $4, $5 FROM advanced`,
+      INSERT INTO ${s}.relay_marks (relay, txid, position, events, published_at)
+      SELECT relay, $3::xid8, $4, $5, clock_timestamp() FROM advanced`,
     renew: `UPDATE ${s}.relay_checkpoints
       SET lease_until = now() + make_interval(secs => $3::float8 / 1000)
       WHERE relay = $1 AND owner = $2`,
