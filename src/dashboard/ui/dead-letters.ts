@@ -15,6 +15,9 @@ interface DeadLetter {
   parkedBehind: number;
 }
 
+/** Kept across the page's refreshes, so a reason being typed is not lost. */
+let draftReason = '';
+
 /** The dead-letter list; operators also get retry and skip, each with the reason they type. */
 export async function deadLettersView(me: Me, refresh: () => void): Promise<HTMLElement> {
   const { deadLetters } = await api<{ deadLetters: DeadLetter[] }>('/api/dead-letters?status=active');
@@ -24,7 +27,11 @@ export async function deadLettersView(me: Me, refresh: () => void): Promise<HTML
     placeholder: 'reason (recorded in the audit log)',
     size: '40',
     'data-testid': 'dlq-reason',
+    oninput: (event: Event) => {
+      draftReason = (event.target as HTMLInputElement).value;
+    },
   }) as HTMLInputElement;
+  reason.value = draftReason;
   const act = (d: DeadLetter, verb: 'retry' | 'skip') => async () => {
     try {
       await api(`/api/consumers/${encodeURIComponent(d.consumer)}/dead-letters/${d.id}/${verb}`, {

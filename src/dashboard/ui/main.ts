@@ -63,6 +63,8 @@ async function signIn(): Promise<void> {
   window.clearInterval(timer);
   timer = window.setInterval(() => {
     const route = location.hash.replace(/^#\/?/, '');
+    // Re-rendering while someone types (a reason, an id) would take the field away from them.
+    if (document.activeElement instanceof HTMLInputElement) return;
     if (me && (route === '' || route.startsWith('topology') || route.startsWith('dead-letters')))
       void render();
   }, 3000);
