@@ -17,3 +17,4 @@ export * from './pull/index.js';
 export * from './schema/index.js';
 export * from './topology/index.js';
 export * from './reconcile/index.js';
+export * from './ledger/index.js';
