@@ -67,7 +67,21 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const repairWakeup = new Wakeup();
   let unlisten: Unlisten[] = [];
 
+  // Stall detection (progress()): batches in hand, since when, and when an event last finished.
+  let batchesInHand = 0;
+  let inHandSince: number | undefined;
+  let lastProgressAt: number | undefined;
+  const tracked = async (messages: readonly BackboneMessage[]): Promise<void> => {
+    if (batchesInHand++ === 0) inHandSince = Date.now();
+    try {
+      await handleBatch(messages);
+    } finally {
+      if (--batchesInHand === 0) inHandSince = undefined;
+    }
+  };
+
   const emit = (outcomes: Outcome[]): Outcome[] => {
+    if (outcomes.length > 0) lastProgressAt = Date.now();
     for (const outcome of outcomes) options.onOutcome?.(outcome);
     return outcomes;
   };
@@ -308,7 +322,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         if (stop) unlisten.push(stop);
       }
       repairLoop = runMaintenance(self);
-      subscription = await options.backbone.subscribe(name, handleBatch, {
+      subscription = await options.backbone.subscribe(name, tracked, {
         concurrency: options.partitionConcurrency,
         batchSize: options.batchSize,
         onError: (error, info) =>
@@ -340,6 +354,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const r = await db.query<{ version: number }>(sql.projectionVersion, [name, entityType, entityId]);
       return Number(r.rows[0]?.version ?? 0);
     },
+    progress: () => ({
+      batchesInHand,
+      ...(inHandSince === undefined ? {} : { inHandSince: new Date(inHandSince).toISOString() }),
+      ...(lastProgressAt === undefined ? {} : { lastProgressAt: new Date(lastProgressAt).toISOString() }),
+    }),
     async heldCount() {
       return Number((await db.query<{ held: number }>(sql.heldCount, [name])).rows[0]?.held ?? 0);
     },

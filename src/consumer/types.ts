@@ -5,6 +5,7 @@ import type { BackoffOptions } from '../util/backoff.js';
 import type { LedgerSink } from '../ledger/sink.js';
 import type { LedgerStage } from '../ledger/stages.js';
 import type { ReceiveOptions } from './validate-on-receipt.js';
+import type { GapHealingOptions } from './gap-healing.js';
 
 export interface ApplyContext {
   /** The consumer's name (the context applying the event). */
@@ -124,9 +125,26 @@ export interface ConsumerOptions {
    * allow-lists and PII withholding (docs/schema.md). An event failing one is dead-lettered.
    */
   readonly receive?: ReceiveOptions;
+  /**
+   * Heals version gaps by pull (push-domain flows): an entity whose held domain event waited
+   * `afterMs` for its predecessor gets the authority's current state through `applyState`
+   * (docs/pull.md, "Gap healing").
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the state's type is the caller's
+  readonly gapHealing?: GapHealingOptions<any>;
   /** Told about every event's outcome, after its transaction committed. */
   readonly onOutcome?: (outcome: Outcome) => void;
   readonly logger?: Logger;
+}
+
+/** A consumer instance's work in hand, for telling a slow consumer from a stalled one. */
+export interface ConsumerProgress {
+  /** Delivered batches being handled now. */
+  readonly batchesInHand: number;
+  /** Since when it has had a batch in hand without a pause (absent when idle). */
+  readonly inHandSince?: string;
+  /** When an event last finished (applied, duplicate, held, ignored, dead-lettered or parked). */
+  readonly lastProgressAt?: string;
 }
 
 export interface RepairResult {
@@ -170,6 +188,8 @@ export interface Consumer {
   appliedVersion(entityType: string, entityId: string): Promise<number>;
   /** Events held back waiting for a missing earlier version. */
   heldCount(): Promise<number>;
+  /** What this instance has in hand and when it last finished an event (stall detection). */
+  progress?(): ConsumerProgress;
   /**
    * Records a later stage of a change this context already received, in the caller's
    * transaction: the end of a hold (`applied` or `rejected`), or a new waiting state.

@@ -5,6 +5,7 @@ import { TidemarkError } from '../errors.js';
 import type { Relay } from '../relay/relay.js';
 import type { MetricKey } from './definitions.js';
 import { sourcesFor, type Metrics, type Source } from './metrics.js';
+import { consumerStall, defaultStallAfterMs } from './stall.js';
 
 /** Value of the `collector` label of `tidemark_collector_errors_total`. */
 export type CollectorName = 'relay' | 'group_lag' | 'dead_letters' | 'consumer';
@@ -135,7 +136,7 @@ export function registerRelayCollector(
   return addSource(
     metrics,
     'relay',
-    ['outboxBacklog', 'relayRelayed', 'relayOldestOpenTransaction'],
+    ['outboxBacklog', 'relayRelayed', 'relayOldestOpenTransaction', 'relayHorizonAge'],
     options,
     async (active) => {
       const status = await relay.status();
@@ -146,11 +147,13 @@ export function registerRelayCollector(
       metrics.relayRelayed.remove(labels);
       metrics.relayRelayed.inc(labels, status.relayed);
       metrics.relayOldestOpenTransaction.set(labels, (status.oldestOpenTransaction?.ageMs ?? 0) / 1000);
+      metrics.relayHorizonAge.set(labels, status.horizon?.ageSeconds ?? 0);
     },
     () => {
       metrics.outboxBacklog.remove(labels);
       metrics.relayRelayed.remove(labels);
       metrics.relayOldestOpenTransaction.remove(labels);
+      metrics.relayHorizonAge.remove(labels);
     },
   );
 }
@@ -258,5 +261,36 @@ export function registerConsumerCollector(
       if (active()) metrics.consumerHeld.set(labels, held);
     },
     () => metrics.consumerHeld.remove(labels),
+  );
+}
+
+/**
+ * Reports `tidemark_consumer_stalled` for an instance at each scrape: 1 while it has work in
+ * hand but finished no event for `stallAfterMs` (default 60 s), else 0.
+ */
+export function registerConsumerStallCollector(
+  metrics: Metrics,
+  consumer: Pick<Consumer, 'name' | 'progress'>,
+  options: CollectorOptions & { readonly stallAfterMs?: number } = {},
+): Unregister {
+  const stallAfterMs = options.stallAfterMs ?? defaultStallAfterMs;
+  if (!consumer.progress) {
+    throw new TidemarkError(
+      'TM_INVALID_ARGUMENT',
+      `consumer '${consumer.name}' does not report progress(); pass a consumer made by createConsumer`,
+    );
+  }
+  const progress = consumer.progress.bind(consumer);
+  const labels = { consumer: consumer.name };
+  return addSource(
+    metrics,
+    'consumer',
+    ['consumerStalled'],
+    options,
+    async (active) => {
+      const stall = consumerStall(consumer.name, progress(), stallAfterMs);
+      if (active()) metrics.consumerStalled.set(labels, stall.stalled ? 1 : 0);
+    },
+    () => metrics.consumerStalled.remove(labels),
   );
 }

@@ -38,6 +38,18 @@ export const metricDefinitions = {
     help: 'Age of the oldest open transaction that has a transaction id: while it is open, later commits cannot be relayed. 0 when there is none, and always 0 on PGlite.',
     labelNames: ['relay'],
   },
+  relayHorizonAge: {
+    name: 'tidemark_relay_horizon_age_seconds',
+    type: 'gauge',
+    help: "How long an open transaction has held the relay's read horizon back while committed outbox rows wait behind it; 0 when nothing waits, and always 0 on PGlite.",
+    labelNames: ['relay'],
+  },
+  consumerStalled: {
+    name: 'tidemark_consumer_stalled',
+    type: 'gauge',
+    help: 'Whether a consumer has work (a delivered batch in hand) but finished no event within its stall threshold: 1 stalled, 0 not.',
+    labelNames: ['consumer'],
+  },
   consumerEvents: {
     name: 'tidemark_consumer_events_total',
     type: 'counter',
@@ -50,6 +62,12 @@ export const metricDefinitions = {
     help: 'Time from the authority accepting a change to its effect committing in the consumer (applied events only).',
     labelNames: ['consumer'],
   },
+  readinessLag: {
+    name: 'tidemark_readiness_lag_seconds',
+    type: 'histogram',
+    help: 'Time from the authority accepting a change to a business decision being able to use it (every requirement met and its cut-off passed), per decision; observed once per version when the ledger first finds it ready.',
+    labelNames: ['decision'],
+  },
   consumerLag: {
     name: 'tidemark_consumer_lag_events',
     type: 'gauge',
@@ -61,6 +79,12 @@ export const metricDefinitions = {
     type: 'gauge',
     help: 'Domain events a consumer holds back because an earlier version of their entity has not arrived yet.',
     labelNames: ['consumer'],
+  },
+  consumerGapHeals: {
+    name: 'tidemark_consumer_gap_heals_total',
+    type: 'counter',
+    help: 'Attempts to heal a version gap by pulling the entity from its authority, by result: healed, not-found, failed or overtaken.',
+    labelNames: ['consumer', 'result'],
   },
   dlqMessages: {
     name: 'tidemark_dlq_messages',

@@ -7,8 +7,10 @@ export {
   type MetricType,
 } from './definitions.js';
 export { observeConsumer } from './observe.js';
+export { observeGapHeals } from './observe-gap-heals.js';
 export {
   registerConsumerCollector,
+  registerConsumerStallCollector,
   registerDeadLetterCollector,
   registerGroupLagCollector,
   registerRelayCollector,
@@ -16,3 +18,4 @@ export {
   type CollectorOptions,
   type Unregister,
 } from './collectors.js';
+export { consumerStall, defaultStallAfterMs, type ConsumerStall } from './stall.js';

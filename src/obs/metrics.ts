@@ -13,10 +13,14 @@ export interface Metrics {
   readonly outboxBacklog: Gauge<'relay'>;
   readonly relayRelayed: Counter<'relay'>;
   readonly relayOldestOpenTransaction: Gauge<'relay'>;
+  readonly relayHorizonAge: Gauge<'relay'>;
+  readonly consumerStalled: Gauge<'consumer'>;
   readonly consumerEvents: Counter<'consumer' | 'outcome'>;
   readonly propagationLatency: Histogram<'consumer'>;
+  readonly readinessLag: Histogram<'decision'>;
   readonly consumerLag: Gauge<'group' | 'partition'>;
   readonly consumerHeld: Gauge<'consumer'>;
+  readonly consumerGapHeals: Counter<'consumer' | 'result'>;
   readonly dlqMessages: Gauge<'consumer' | 'status'>;
   readonly parkedKeys: Gauge<'consumer'>;
   readonly collectorErrors: Counter<'collector' | 'reason'>;
@@ -103,6 +107,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       collect: collectFor('relayRelayed'),
     }),
     relayOldestOpenTransaction: gauge('relayOldestOpenTransaction', d.relayOldestOpenTransaction.labelNames),
+    relayHorizonAge: gauge('relayHorizonAge', d.relayHorizonAge.labelNames),
+    consumerStalled: gauge('consumerStalled', d.consumerStalled.labelNames),
     consumerEvents: new Counter({
       name: d.consumerEvents.name,
       help: d.consumerEvents.help,
@@ -116,8 +122,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       buckets: [...latencyBuckets],
       registers,
     }),
+    readinessLag: new Histogram({
+      name: d.readinessLag.name,
+      help: d.readinessLag.help,
+      labelNames: d.readinessLag.labelNames,
+      // From seconds (a decision needing only a fast consumer) to weeks (a billing cycle).
+      buckets: [0.1, 1, 10, 60, 600, 3_600, 21_600, 86_400, 604_800, 2_678_400],
+      registers,
+    }),
     consumerLag: gauge('consumerLag', d.consumerLag.labelNames),
     consumerHeld: gauge('consumerHeld', d.consumerHeld.labelNames),
+    consumerGapHeals: new Counter({
+      name: d.consumerGapHeals.name,
+      help: d.consumerGapHeals.help,
+      labelNames: d.consumerGapHeals.labelNames,
+      registers,
+    }),
     dlqMessages: gauge('dlqMessages', d.dlqMessages.labelNames),
     parkedKeys: gauge('parkedKeys', d.parkedKeys.labelNames),
     reconMismatches: new Gauge({

@@ -1,3 +1,5 @@
 export { createRelay } from './relay.js';
 export type { Relay, RelayOptions, RelayStatus, RelayCursor } from './relay.js';
 export { orderVersionsWithinBatch } from './order.js';
+export { diagnoseHorizon, explainHorizon } from './horizon.js';
+export type { HorizonDiagnosis, HorizonHolder } from './horizon.js';

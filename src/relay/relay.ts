@@ -8,8 +8,10 @@ import { outboxChannel } from '../producer/channel.js';
 import { backoffDelay } from '../util/backoff.js';
 import { Wakeup, sleep } from '../util/wakeup.js';
 import { relayStatements } from './sql.js';
+import { diagnoseHorizon, type HorizonDiagnosis } from './horizon.js';
 import { orderVersionsWithinBatch, orderWithinBatch } from './order.js';
 import { traceRelayBatch } from '../obs/tracing.js';
+import { ledgerChannel, ledgerPayload } from '../ledger/record.js';
 
 export interface RelayOptions {
   /** Database holding the outbox. */
@@ -41,6 +43,8 @@ export interface RelayStatus {
   readonly owner: string | null;
   /** The oldest open transaction with an id: while it is open, later commits cannot be relayed. */
   readonly oldestOpenTransaction?: { pid: number; xid: string; state: string; ageMs: number };
+  /** Whether an old open transaction holds committed rows back, which one, and since when. */
+  readonly horizon?: HorizonDiagnosis;
 }
 
 export interface Relay {
@@ -85,13 +89,18 @@ export function createRelay(options: RelayOptions): Relay {
     return cursor !== undefined;
   }
 
+  /** Wakes ledger waiters of the batch's entities: their `published` stage just appeared. */
+  async function announcePublished(q: Sql, keys: Iterable<readonly [string, string]>): Promise<void> {
+    await q.query('SELECT pg_notify($1, $2)', [ledgerChannel(schema), ledgerPayload(keys)]);
+  }
+
   const copyInDatabase = sameTransaction && backbone.publishFromOutbox !== undefined;
 
   /** Reads keys only and lets the log copy the rows inside the database. */
   async function copyBatch(
     tx: Sql,
     from: RelayCursor,
-  ): Promise<{ count: number; next: RelayCursor } | undefined> {
+  ): Promise<{ count: number; next: RelayCursor; keys: [string, string][] } | undefined> {
     const read = await tx.query<{
       txid: string;
       position: number;
@@ -111,7 +120,11 @@ export function createRelay(options: RelayOptions): Relay {
       quotedTable: `${s}.outbox`,
       rows: rows.map((r) => ({ txid: r.txid, position: Number(r.position), partitionKey: r.partition_key })),
     });
-    return { count: rows.length, next: { txid: last.txid, position: Number(last.position) } };
+    return {
+      count: rows.length,
+      next: { txid: last.txid, position: Number(last.position) },
+      keys: rows.map((r): [string, string] => [r.entity_type, r.entity_id]),
+    };
   }
 
   async function moveBatch(
@@ -129,7 +142,9 @@ export function createRelay(options: RelayOptions): Relay {
         copied.count,
         leaseMs,
       ]);
-      return advanced.rowCount === 0 ? 'lost' : copied;
+      if (advanced.rowCount === 0) return 'lost';
+      await announcePublished(tx, copied.keys);
+      return copied;
     }
     const read = await tx.query<{ txid: string; position: number; envelope: Envelope }>(sql.read, [
       from.txid,
@@ -151,6 +166,10 @@ export function createRelay(options: RelayOptions): Relay {
       leaseMs,
     ]);
     if (advanced.rowCount === 0) return 'lost';
+    await announcePublished(
+      tx,
+      batch.map((e): [string, string] => [e.entitytype, e.entityid]),
+    );
     return { count: batch.length, next };
   }
 
@@ -236,8 +255,10 @@ export function createRelay(options: RelayOptions): Relay {
       const holder = db.capabilities.concurrentTransactions
         ? (await db.query<{ pid: number; xid: string; state: string; age_ms: number }>(sql.holder)).rows[0]
         : undefined;
+      const horizon = await diagnoseHorizon(db, s, name);
       return {
         name,
+        horizon,
         cursor: { txid: row.txid, position: Number(row.position) },
         relayed: Number(row.relayed),
         backlog: Number(backlog.backlog),

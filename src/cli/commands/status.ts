@@ -6,6 +6,8 @@ import { sayProgress, sayTime } from '../../ledger/explain.js';
 import { loadTopology } from '../../topology/index.js';
 import type { Topology } from '../../topology/model.js';
 import { connect } from '../connect.js';
+import { diagnoseHorizon } from '../../relay/horizon.js';
+import { quoteIdentifier } from '../../store/identifier.js';
 
 interface Options {
   db?: string;
@@ -74,7 +76,14 @@ export function registerStatus(program: Command): void {
           entity.type,
           entity.id,
         );
-        process.stdout.write(options.json ? `${JSON.stringify(status)}\n` : `${formatStatus(status)}\n`);
+        // Why nothing moves, when an old open transaction holds the relay back (only then shown).
+        const horizon = await diagnoseHorizon(db, quoteIdentifier(schema, 'schema name'));
+        const held = horizon.held ? { relayHorizon: horizon } : {};
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify({ ...status, ...held })}\n`
+            : `${formatStatus(status)}\n${horizon.held ? `\nRelay held back: ${horizon.explanation}\n` : ''}`,
+        );
       } catch (error) {
         if (!isTidemarkError(error, 'TM_ENTITY_NOT_FOUND')) throw error;
         // An unknown entity is an answer, not a usage error: exit 1 with the types known here.
