@@ -2,6 +2,7 @@ import type { Db } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 import { TidemarkError } from '../errors.js';
 import type { Topology } from '../topology/model.js';
+import type { Metrics } from '../obs/metrics.js';
 import { nextOccurrence } from './calendar.js';
 import { sayEventType, sayProgress, sayTime, sayDate } from './explain.js';
 import { meets, progressOf } from './progress.js';
@@ -17,6 +18,8 @@ export interface LedgerOptions {
   readonly topology?: Topology;
   /** The clock (tests, and answering "as of"). */
   readonly now?: () => Date;
+  /** Where `tidemark_readiness_lag_seconds` is observed, once per decision and version. */
+  readonly metrics?: Pick<Metrics, 'readinessLag'>;
 }
 
 export interface Ledger {
@@ -183,6 +186,8 @@ export function createLedger(options: LedgerOptions): Ledger {
     const missing: string[] = [];
     const heldBy: ContextProgress[] = [];
     const phrases: string[] = [];
+    /** When each met requirement was reached: the latest is when the decision became ready. */
+    const metAt: string[] = [];
     for (const requirement of decision.requires) {
       const label = `${requirement.stage}@${requirement.context}`;
       let met: boolean;
@@ -191,15 +196,22 @@ export function createLedger(options: LedgerOptions): Ledger {
         requirement.context === authority ||
         ['accepted', 'validated', 'published'].includes(requirement.stage)
       ) {
-        met = entries.some(
+        const reached = entries.find(
           (e) => e.context === authority && e.version >= version && e.stage === requirement.stage,
         );
+        met = reached !== undefined;
+        if (reached) metAt.push(reached.at);
         phrases.push(
           met ? `${authority} ${requirement.stage} it` : `${authority} has not ${requirement.stage} it yet`,
         );
       } else {
         progress = progressOf(entries, requirement.context, version, at);
         met = meets(progress, requirement.stage);
+        const since =
+          requirement.stage === 'reconciled' || requirement.stage === 'settled'
+            ? progress.detail.reconciledAt
+            : progress.since;
+        if (met && typeof since === 'string') metAt.push(since);
         if (['held', 'deferred', 'blocked', 'rejected'].includes(progress.stage)) heldBy.push(progress);
         const said = sayProgress(progress, at);
         phrases.push(met || requirement.stage === 'applied' ? said : `${said}; needs ${requirement.stage}`);
@@ -215,6 +227,13 @@ export function createLedger(options: LedgerOptions): Ledger {
       }
     }
     const ready = missing.length === 0 && waitsUntil === undefined;
+    if (ready) {
+      const cutOffAt = decision.cutOff
+        ? nextOccurrence(topology, decision.cutOff, new Date(acceptedEntry.at)).toISOString()
+        : undefined;
+      const readyAt = [...metAt, ...(cutOffAt ? [cutOffAt] : []), acceptedEntry.at].sort().at(-1)!;
+      observeReadiness(decisionName, `${entityType}/${entityId}@${version}`, readyAt, acceptedEntry.at);
+    }
     const subject = `${decisionName} ${ready ? 'can use' : 'cannot use yet'} ${sayEventType(acceptedEntry.eventType ?? 'change')} v${version} of ${entityType}/${entityId}`;
     return {
       decision: decisionName,
@@ -227,6 +246,18 @@ export function createLedger(options: LedgerOptions): Ledger {
       explanation: `${subject}: ${phrases.join('; ')}.`,
       ...(waitsUntil ? { waitsUntil } : {}),
     };
+  }
+
+  const observed = new Set<string>();
+  /** Once per decision and version in this process; the set is bounded, forgetting in bulk. */
+  function observeReadiness(decision: string, version: string, readyAt: string, acceptedAt: string): void {
+    if (!options.metrics) return;
+    const key = `${decision}\u0000${version}`;
+    if (observed.has(key)) return;
+    if (observed.size >= 10_000) observed.clear();
+    observed.add(key);
+    const seconds = Math.max(0, (Date.parse(readyAt) - Date.parse(acceptedAt)) / 1000);
+    options.metrics.readinessLag.observe({ decision }, seconds);
   }
 
   async function status(entityType: string, entityId: string): Promise<EntityStatus> {

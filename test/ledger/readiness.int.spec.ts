@@ -5,6 +5,7 @@ import { createProducer, registerAuthority } from '../../src/producer/index.js';
 import { createLedger, recordStages, type LedgerStage } from '../../src/ledger/index.js';
 import { parseTopology, starterTopology, type Topology } from '../../src/topology/index.js';
 import { quoteIdentifier } from '../../src/store/identifier.js';
+import { createMetrics } from '../../src/obs/index.js';
 
 const kinds = await databaseKinds();
 const parsed = parseTopology(starterTopology);
@@ -292,6 +293,46 @@ describe.each(kinds)('readiness on $name', (kind) => {
     const status = await ledger.status('customer', id);
     expect(status.versions[0]!.settled).toBe(true);
     expect(status.summary).toMatch(/Settled everywhere\.$/);
+  });
+
+  it('observes readiness lag once per decision and version: from acceptance to the last requirement met', async () => {
+    const id = `c-${++seq}`;
+    const acceptedAt = await accept(id, 1);
+    await t.db.transaction((tx) =>
+      recordStages(tx, s, [
+        {
+          entityType: 'customer',
+          entityId: id,
+          version: 1,
+          context: 'communications',
+          stage: 'applied',
+          authority,
+          at: new Date(acceptedAt.getTime() + 90_000),
+        },
+      ]),
+    );
+    const metrics = createMetrics();
+    const ledger = createLedger({
+      db: t.db,
+      schema: t.schema,
+      topology,
+      metrics,
+      now: () => new Date(acceptedAt.getTime() + 5 * minute),
+    });
+    expect((await ledger.ready('send-letter', 'customer', id)).ready).toBe(true);
+    await ledger.ready('send-letter', 'customer', id);
+    await ledger.status('customer', id);
+    const histogram = (await metrics.readinessLag.get()).values;
+    const count = histogram.find(
+      (v) => v.metricName === 'tidemark_readiness_lag_seconds_count' && v.labels.decision === 'send-letter',
+    );
+    const sum = histogram.find(
+      (v) => v.metricName === 'tidemark_readiness_lag_seconds_sum' && v.labels.decision === 'send-letter',
+    );
+    expect(count?.value).toBe(1);
+    expect(sum?.value).toBeCloseTo(90, 0);
+    // A decision that is not ready is not observed.
+    expect(histogram.some((v) => v.labels.decision === 'bill-at-new-address')).toBe(false);
   });
 
   it('an unknown entity is "no such entity" with the types known here', async () => {
