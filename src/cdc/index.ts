@@ -21,3 +21,7 @@ export type {
 export { deadLetterConsumer } from './sink.js';
 export { inspectCapture, resetCapture } from './admin.js';
 export type { CaptureAdminOptions, CaptureReport } from './admin.js';
+export { createDebeziumIngest, parseDebeziumEvent } from './debezium.js';
+export type { DebeziumIngest, DebeziumIngestOptions, DebeziumIngestOutcome } from './debezium.js';
+export { debeziumHttp } from './debezium-http.js';
+export type { DebeziumHttpOptions } from './debezium-http.js';

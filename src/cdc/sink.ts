@@ -48,7 +48,8 @@ export async function firstSeen(
     [ctx.capture, lsns, changes.map((c) => c.table), keys],
   );
   const fresh = new Set(rows.map((r) => `${formatLsn(lsnValue(r.lsn))}|${r.table_name}|${r.row_key}`));
-  return changes.filter((c, i) => fresh.has(`${lsns[i]}|${c.table}|${keys[i]}`));
+  // delete() as each is taken: a change delivered twice in one batch is kept once.
+  return changes.filter((c, i) => fresh.delete(`${lsns[i]}|${c.table}|${keys[i]}`));
 }
 
 function normalise(result: unknown): TranslatedEvent[] {
@@ -95,6 +96,37 @@ async function recordRejection(tx: Sql, ctx: SinkContext, change: RowChange, err
     ],
   );
   return reason;
+}
+
+/**
+ * Records an incoming change event that could not be read (code TM_CDC_EVENT_INVALID) as a dead
+ * letter with the reason, in the caller's transaction. Keyed by the event's digest, so a
+ * redelivered copy adds nothing while the first is unresolved.
+ */
+export async function recordInvalidEvent(
+  tx: Sql,
+  ctx: Pick<SinkContext, 'capture' | 's' | 'producer'>,
+  source: string,
+  event: unknown,
+  reason: string,
+): Promise<void> {
+  const payload = { source, capture: ctx.capture, event: event === undefined ? null : event };
+  const digest = contentDigest(payload);
+  await tx.query(
+    `INSERT INTO ${ctx.s}.dead_letters
+       (consumer, authority, event_id, partition_key, envelope, digest, status, code, reason, attempts)
+     VALUES ($1, $2, $3, $4, $5::jsonb, $6, 'open', 'TM_CDC_EVENT_INVALID', $7, 1)
+     ON CONFLICT (consumer, authority, event_id) WHERE status IN ('open', 'retry', 'parked') DO NOTHING`,
+    [
+      deadLetterConsumer(ctx.capture),
+      ctx.producer.context,
+      `invalid/${digest}`,
+      `${source}:invalid`,
+      JSON.stringify(payload),
+      digest,
+      reason,
+    ],
+  );
 }
 
 async function translate(ctx: SinkContext, change: RowChange): Promise<unknown> {

@@ -46,6 +46,11 @@ export type TranslationResult = TranslatedEvent | readonly TranslatedEvent[] | u
 export interface Translator {
   /** `schema.table` of the legacy table. */
   readonly table: string;
+  /**
+   * Primary-key columns, in key order. Needed only for Debezium input (a Debezium event carries
+   * rows, not which columns key them); the native capture reads the key from the source.
+   */
+  readonly key?: readonly string[];
   translate(change: RowChange): TranslationResult | Promise<TranslationResult>;
   /**
    * Called for TRUNCATE. Without it a truncate is dead-lettered, since silently dropping it would
