@@ -1,28 +1,195 @@
+import type { Backbone } from '../src/backbone/backbone.js';
+import { createConsumer } from '../src/consumer/index.js';
+import { createReconciler, driftClasses, rebuildDigests, type DriftClass } from '../src/reconcile/index.js';
+import type { RepairOutcome } from '../src/reconcile/index.js';
 import type { Db } from '../src/store/db.js';
+import { quoteIdentifier } from '../src/store/identifier.js';
+import { seededRandom } from '../src/util/random.js';
+import { CONSUMER_GROUP, ENTITY_TYPE } from './workers/config.js';
+import {
+  AUTHORITY_TABLE,
+  FLOW,
+  PROJECTION_TABLE,
+  projectorDigests,
+  projectorHandler,
+} from './workers/projection.js';
 
-/** What the drift-and-reconcile step did; a report field, so a run says plainly when it was skipped. */
+/** What was drifted behind the runtime's back, and when. */
+export interface ReplicaDrift {
+  readonly atEvent: number;
+  readonly deleted: readonly string[];
+  readonly altered: readonly string[];
+}
+
+/** What the drift-and-reconcile step did and found; `not-run` when the run never got that far. */
 export interface ReplicaDriftResult {
   readonly status: 'not-run' | 'converged' | 'diverged';
   readonly detail: string;
-  readonly driftedRows?: number;
-  readonly repairedRows?: number;
+  readonly drift?: ReplicaDrift;
+  /** Found by a dry run on the digests the handlers kept, before the replica's digests were rebuilt. */
+  readonly foundByLiveDigests?: Readonly<Record<DriftClass, number>>;
+  /** Found by the one repairing run, after rebuilding the replica's digests from its table. */
+  readonly found?: Readonly<Record<DriftClass, number>>;
+  readonly outcomes?: Readonly<Partial<Record<RepairOutcome | 'dry-run', number>>>;
+  /** Keys whose replica row differs from the authority's after the run, with an open exception each. */
+  readonly differingWithException?: number;
+  /** Keys whose replica row differs from the authority's after the run without both an exception and a poison event: must be 0. */
+  readonly differingUnexplained?: number;
+  /** Keys behind a poison event: their rows legitimately lag, and each should get an exception. */
+  readonly poisonedKeys?: number;
+  readonly firstUnexplained?: { readonly id: string; readonly authority: string; readonly replica: string };
+  readonly reconcileMs?: number;
+}
+
+/** When the drift fires: a seeded point between 30 % and 70 % of the workload. */
+export function driftPoint(seed: number, events: number): number {
+  const random = seededRandom(seed ^ 0x5eed_d21f);
+  return Math.max(1, Math.floor(events * (0.3 + random() * 0.4)));
 }
 
 /**
- * TODO(issue 12, replica drift): drift a replica behind the runtime's back (delete and alter
- * rows of the consumer's projection), run ONE reconciliation with src/reconcile, and check that
- * every replica then equals the authority. The reconciler is being built in src/reconcile by
- * another engineer and has no runnable entry point yet; this hook is where the orchestrator
- * calls it, after the pipeline converged and before the final verification. Until then the
- * step reports `not-run` and the report says so; the suite does not carry a reconciler of its own.
+ * Drifts the projector's table the way nobody sees at the time: plain SQL, no inbox, no digest.
+ * Victims are even-numbered keys (poison lands on odd ones only; a poisoned key's drift would
+ * collide with its dead letters, see docs/chaos.md), half deleted, half altered.
  */
-export async function driftAndReconcileReplica(_context: {
+export async function driftReplica(
+  db: Db,
+  schema: string,
+  options: { readonly seed: number; readonly keys: number; readonly atEvent: number },
+): Promise<ReplicaDrift> {
+  const s = quoteIdentifier(schema, 'schema name');
+  const victims = Math.max(4, Math.round(options.keys * 0.02));
+  const ids = (
+    await db.query<{ id: string }>(
+      `SELECT id FROM ${s}.${PROJECTION_TABLE} WHERE substring(id from 3)::int % 2 = 0
+       ORDER BY md5(id || $1) LIMIT $2`,
+      [String(options.seed), victims],
+    )
+  ).rows.map((r) => r.id);
+  const deleted = ids.slice(0, Math.ceil(ids.length / 2));
+  const altered = ids.slice(deleted.length);
+  await db.query(`DELETE FROM ${s}.${PROJECTION_TABLE} WHERE id = ANY($1)`, [deleted]);
+  await db.query(`UPDATE ${s}.${PROJECTION_TABLE} SET total = total + 1000003 WHERE id = ANY($1)`, [altered]);
+  return { atEvent: options.atEvent, deleted, altered };
+}
+
+/**
+ * After convergence, with the workers stopped: one dry run on the digests as the handlers left
+ * them, then what an operator does after rows changed behind the consumer's back (rebuild the
+ * replica's digests from its table), then ONE repairing run. Missing and divergent rows are
+ * rehydrated through the projector's own handler (`consumer.handle`, not started: it only serves
+ * repairs), orphans tombstoned, stale rows (keys parked behind a poison event) left to a person as
+ * exceptions. Then the tables themselves are compared: every key must match or have an open exception.
+ */
+export async function reconcileReplica(context: {
   readonly db: Db;
   readonly schema: string;
-  readonly seed: number;
+  readonly backbone: Backbone;
+  readonly drift: ReplicaDrift | undefined;
 }): Promise<ReplicaDriftResult> {
+  const { db, schema, drift } = context;
+  if (!drift) return { status: 'not-run', detail: 'the drift never fired (the run stopped before it)' };
+  const s = quoteIdentifier(schema, 'schema name');
+  const digests = projectorDigests(schema);
+  const consumer = createConsumer({
+    name: CONSUMER_GROUP,
+    db,
+    backbone: context.backbone,
+    schema,
+    ledger: false,
+    projection: { tables: [PROJECTION_TABLE] },
+    retry: { attempts: 1 },
+    handlers: { [ENTITY_TYPE]: projectorHandler(schema, digests) },
+  });
+  const source = {
+    async fetch(id: string) {
+      const row = (
+        await db.query<{ version: string; total: string }>(
+          `SELECT version::text, total::text FROM ${s}.${AUTHORITY_TABLE} WHERE id = $1`,
+          [id],
+        )
+      ).rows[0];
+      return row && { version: Number(row.version), state: { total: Number(row.total) } };
+    },
+  };
+  const reconciler = createReconciler({
+    flow: FLOW,
+    authority: { db, schema },
+    replica: { db, schema },
+    repair: { missing: 'rehydrate', divergent: 'rehydrate', stale: 'exception', orphan: 'tombstone' },
+    source,
+    consumer,
+    settleMs: 0,
+    examples: 0,
+  });
+  const started = Date.now();
+  const live = await reconciler.run({ dryRun: true });
+  await rebuildDigests(
+    db,
+    digests,
+    (
+      await db.query<{ id: string; version: string; total: string }>(
+        `SELECT id, version::text, total::text FROM ${s}.${PROJECTION_TABLE}`,
+      )
+    ).rows.map((r) => ({ id: r.id, version: Number(r.version), state: { total: Number(r.total) } })),
+  );
+  const report = await reconciler.run();
+  const reconcileMs = Date.now() - started;
+
+  // Independent of the reconciler's own report: the two tables, the outbox and the exceptions.
+  const differing = (
+    await db.query<{ id: string; authority: string; replica: string; excepted: boolean; poisoned: boolean }>(
+      `SELECT coalesce(a.id, b.id) AS id,
+              coalesce(a.version || ':' || a.total, '(none)') AS authority,
+              coalesce(b.version || ':' || b.total, '(none)') AS replica,
+              EXISTS (SELECT 1 FROM ${s}.recon_exceptions e
+                      WHERE e.flow = $1 AND e.entity_id = coalesce(a.id, b.id) AND e.status = 'open') AS excepted,
+              EXISTS (SELECT 1 FROM ${s}.outbox o WHERE o.entity_id = coalesce(a.id, b.id)
+                      AND (o.envelope -> 'data' ->> 'poison')::boolean) AS poisoned
+       FROM ${s}.${AUTHORITY_TABLE} a FULL JOIN ${s}.${PROJECTION_TABLE} b ON a.id = b.id
+       WHERE (a.version, a.total) IS DISTINCT FROM (b.version, b.total)
+       ORDER BY 1`,
+      [FLOW],
+    )
+  ).rows;
+  const poisonedKeys = Number(
+    (
+      await db.query<{ n: string }>(
+        `SELECT count(DISTINCT entity_id) AS n FROM ${s}.outbox WHERE (envelope -> 'data' ->> 'poison')::boolean`,
+      )
+    ).rows[0]!.n,
+  );
+  // A difference is explained only by an open exception on a key parked behind a poison event.
+  const unexplained = differing.filter((d) => !d.excepted || !d.poisoned);
+  const counts = Object.fromEntries(driftClasses.map((c) => [c, report.found[c]])) as Record<
+    DriftClass,
+    number
+  >;
+  const driftedKeys = drift.deleted.length + drift.altered.length;
+  const holds = unexplained.length === 0 && differing.length === poisonedKeys;
   return {
-    status: 'not-run',
-    detail: 'replica drift + reconciliation waits for src/reconcile (hook: chaos/reconcile-hook.ts)',
+    status: holds ? 'converged' : 'diverged',
+    detail:
+      `${driftedKeys} rows drifted at event ${drift.atEvent} (${drift.deleted.length} deleted, ` +
+      `${drift.altered.length} altered); one run found ${counts.missing} missing, ${counts.divergent} divergent, ` +
+      `${counts.orphan} orphan, ${counts.stale} stale; after it ${differing.length - unexplained.length} keys differ ` +
+      `with an open exception (${poisonedKeys} poisoned keys), ${unexplained.length} without`,
+    drift,
+    foundByLiveDigests: live.found,
+    found: counts,
+    outcomes: report.outcomes,
+    differingWithException: differing.length - unexplained.length,
+    differingUnexplained: unexplained.length,
+    poisonedKeys,
+    ...(unexplained[0]
+      ? {
+          firstUnexplained: {
+            id: unexplained[0].id,
+            authority: unexplained[0].authority,
+            replica: unexplained[0].replica,
+          },
+        }
+      : {}),
+    reconcileMs,
   };
 }

@@ -63,6 +63,17 @@ export function formatReport(report: ChaosReport): string {
         `  ${i.holds ? 'ok  ' : 'FAIL'} ${i.name.padEnd(46)} ${i.violations ? `${n(i.violations)} violations; ` : ''}${i.detail}`,
     ),
     `replica drift + reconciliation: ${report.replicaDrift.status} (${report.replicaDrift.detail})`,
+    ...(report.replicaDrift.found
+      ? [
+          `  before rebuilding the replica's digests a dry run saw ${JSON.stringify(report.replicaDrift.foundByLiveDigests)}; ` +
+            `the run's outcomes ${JSON.stringify(report.replicaDrift.outcomes)} in ${n(report.replicaDrift.reconcileMs ?? 0)} ms`,
+        ]
+      : []),
+    ...(report.replicaDrift.firstUnexplained
+      ? [
+          `  first differing key without an exception: ${JSON.stringify(report.replicaDrift.firstUnexplained)}`,
+        ]
+      : []),
     `processes that died on their own: ${report.unexpectedExits.length}` +
       report.unexpectedExits
         .slice(0, 3)

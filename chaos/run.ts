@@ -9,12 +9,13 @@ import type { Db } from '../src/store/db.js';
 import { sleep } from '../src/util/wakeup.js';
 import { ChaosNatsServer, natsServerBinary } from './nats-server.js';
 import type { ChaosOptions } from './options.js';
-import { driftAndReconcileReplica } from './reconcile-hook.js';
+import { driftPoint, driftReplica, reconcileReplica, type ReplicaDrift } from './reconcile-hook.js';
 import type { ChaosReport, FiredFault } from './report.js';
 import { CONSUMERS, RELAYS, planFaults, type PlannedFault } from './schedule.js';
 import { Supervisor } from './supervisor.js';
 import { measureProgress, settled, verify, type InvariantResult } from './verify.js';
 import { AUTHORITY_CONTEXT, ENTITY_TYPE, type ChaosWorkerConfig } from './workers/config.js';
+import { ledgerDigests, projectorDigests, tableDefinitions } from './workers/projection.js';
 
 /** Shorter than any restart gap, so duplicate publishes after it really reach the consumers. */
 const DUPLICATE_WINDOW_MS = 1_000;
@@ -53,6 +54,10 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       seq bigserial PRIMARY KEY, entity_id text NOT NULL, version bigint NOT NULL, event_id uuid NOT NULL,
       worker int NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await db.query(`CREATE INDEX ON "${schema}".effects (event_id)`);
+    // The authority's state and the projector's copy, each with its digests for reconciliation.
+    for (const statement of tableDefinitions(schema)) await db.query(statement);
+    await ledgerDigests(schema).register(db);
+    await projectorDigests(schema).register(db);
     const natsConfig = {
       servers: nats.url,
       stream: `CHAOS_${runId}`,
@@ -114,7 +119,18 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
 
     const fired: FiredFault[] = [];
     let lastFaultEnd = produceStarted;
+    const driftAt = driftPoint(options.seed, options.events);
+    let drift: ReplicaDrift | undefined;
+    const driftIfDue = async (before: number) => {
+      if (drift || driftAt > before) return;
+      await supervisor.progress(driftAt);
+      drift = await driftReplica(db!, schema, { seed: options.seed, keys: options.keys, atEvent: driftAt });
+      step(
+        `replica drift at event ${driftAt}: ${drift.deleted.length} rows deleted, ${drift.altered.length} altered`,
+      );
+    };
     for (const fault of plan.faults) {
+      await driftIfDue(fault.atEvent);
       await supervisor.progress(fault.atEvent);
       const firedAt = Date.now();
       const hit = await inject(fault, { supervisor, nats, db, schema, workerApplicationName });
@@ -122,6 +138,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       fired.push({ ...fault, firedAtMs: firedAt - began, hit });
       step(`fault ${fired.length}/${plan.faults.length}: ${fault.kind} at event ${fault.atEvent} (${hit})`);
     }
+    await driftIfDue(Number.POSITIVE_INFINITY);
     while (!supervisor.producerDone) await sleep(200);
     const producedAt = Date.now();
     const produceMs = producedAt - produceStarted;
@@ -147,9 +164,13 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       await sleep(500);
     }
 
-    const replicaDrift = await driftAndReconcileReplica({ db, schema, seed: options.seed });
-    // Stop everything, then look: nothing can change the evidence while it is read.
+    // Stop everything, then reconcile and look: nothing else can change the evidence meanwhile.
     await supervisor.stopAll();
+    step('reconciling the drifted replica (one run)');
+    const repairBackbone = await createNatsJetStream({ ...natsConfig, leaseTtlMs: 3_000 });
+    const replicaDrift = await reconcileReplica({ db, schema, backbone: repairBackbone, drift }).finally(() =>
+      repairBackbone.close(),
+    );
     const verification = await verify(db, schema);
     const crashes: InvariantResult = {
       name: 'no process died on its own',
@@ -161,8 +182,10 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
     const faults: Record<string, number> = {};
     for (const fault of fired) faults[fault.kind] = (faults[fault.kind] ?? 0) + 1;
     for (const [kind, count] of [...supervisor.injected].sort()) faults[kind] = count;
+    if (drift) faults['drift-replica'] = drift.deleted.length + drift.altered.length;
     return {
-      ok: invariants.every((i) => i.holds) && convergedAt !== undefined,
+      ok:
+        invariants.every((i) => i.holds) && convergedAt !== undefined && replicaDrift.status === 'converged',
       seed: options.seed,
       workload: {
         events: options.events,

@@ -1,24 +1,15 @@
 import { withFaults } from '../../src/backbone/faults.js';
 import { createConsumer } from '../../src/consumer/index.js';
-import { quoteIdentifier } from '../../src/store/identifier.js';
 import {
   CONSUMER_GROUP,
   ENTITY_TYPE,
-  POISON_REASON,
   openWorkerBackbone,
   openWorkerDb,
   readWorkerConfig,
   reportFault,
   say,
 } from './config.js';
-
-/** Thrown for a poison payload; not retryable, so the event goes to the DLQ at once. */
-class PoisonPayload extends Error {
-  constructor(id: string) {
-    super(`${POISON_REASON} (event ${id})`);
-    this.name = 'PoisonPayload';
-  }
-}
+import { PROJECTION_TABLE, PoisonPayload, projectorDigests, projectorHandler } from './projection.js';
 
 const config = readWorkerConfig();
 const rates = config.consumer!;
@@ -30,7 +21,6 @@ const backbone = withFaults(nats, {
   reorderRate: rates.reorderRate,
   crashBeforeAckRate: rates.redeliveryRate,
 });
-const effects = `${quoteIdentifier(config.schema, 'schema name')}.effects`;
 const consumer = createConsumer({
   name: CONSUMER_GROUP,
   db,
@@ -38,6 +28,7 @@ const consumer = createConsumer({
   schema: config.schema,
   partitionConcurrency: 4,
   ledger: false,
+  projection: { tables: [PROJECTION_TABLE] },
   // Many attempts: a terminated connection or a NATS restart must not dead-letter a healthy event.
   retry: {
     attempts: 40,
@@ -45,18 +36,7 @@ const consumer = createConsumer({
     maxDelayMs: 1_000,
     isRetryable: (error) => !(error instanceof PoisonPayload),
   },
-  handlers: {
-    [ENTITY_TYPE]: {
-      async apply(tx, event) {
-        if ((event.data as { poison?: boolean } | undefined)?.poison) throw new PoisonPayload(event.id);
-        // The effect log: independent evidence of what took effect, in which order, where.
-        await tx.query(
-          `INSERT INTO ${effects} (entity_id, version, event_id, worker) VALUES ($1, $2, $3, $4)`,
-          [event.entityid, event.entityversion, event.id, process.pid],
-        );
-      },
-    },
-  },
+  handlers: { [ENTITY_TYPE]: projectorHandler(config.schema, projectorDigests(config.schema)) },
 });
 
 // withFaults counts in memory; forward the increments as they happen.

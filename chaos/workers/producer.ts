@@ -2,19 +2,27 @@ import { createProducer } from '../../src/producer/index.js';
 import { seededRandom } from '../../src/util/random.js';
 import { sleep } from '../../src/util/wakeup.js';
 import { ENTITY_TYPE, openWorkerDb, readWorkerConfig, reportFault, say } from './config.js';
+import { ledgerDigests, recordAuthority } from './projection.js';
 
 /**
- * Appends the workload in small transactions at a paced rate: seeded keys, domain events, and
- * a poison payload at the configured rate (at most one per key, so each poisoned key has one
- * dead-letter head). A failed transaction (terminated connection) is retried with new choices;
- * the outbox, not this process, is the record of what was committed.
+ * Appends the workload in small transactions at a paced rate: seeded keys, domain events with
+ * an amount the authority adds to the key's total (its state, with its digest, in the same
+ * transaction), and a poison payload at the configured rate. Poison lands at most once per key,
+ * only on odd-numbered keys and never on a key's first version: every poisoned key then has one
+ * dead-letter head and a replica row behind it (a `stale` finding for reconciliation), and
+ * even-numbered keys are the drift's victims alone (see chaos/reconcile-hook.ts).
+ * A failed transaction (terminated connection) is retried with new choices; the outbox, not this
+ * process, is the record of what was committed.
  */
 const config = readWorkerConfig();
 const workload = config.producer!;
 const db = await openWorkerDb(config, 2);
 const producer = createProducer({ context: 'ledger', schema: config.schema });
 const random = seededRandom(config.seed);
+const digests = ledgerDigests(config.schema);
 const poisoned = new Set<number>();
+/** Keys this incarnation committed: they have a first version, so a poison event is not it. */
+const seen = new Set<number>();
 const PER_TRANSACTION = 10;
 
 say({ ready: true, role: 'producer' });
@@ -24,17 +32,18 @@ while (committed < workload.events) {
   const size = Math.min(PER_TRANSACTION, workload.events - committed);
   const picks = Array.from({ length: size }, () => {
     const key = Math.floor(random() * workload.keys);
-    const poison = !poisoned.has(key) && random() < workload.poisonRate;
-    return { key, poison };
+    const poison = key % 2 === 1 && seen.has(key) && !poisoned.has(key) && random() < workload.poisonRate;
+    return { key, poison, amount: 1 + Math.floor(random() * 1_000) };
   });
   try {
     await db.transaction(async (tx) => {
-      for (const { key, poison } of picks) {
-        await producer.append(
+      for (const { key, poison, amount } of picks) {
+        const { version } = await producer.append(
           tx,
           { type: ENTITY_TYPE, id: `k-${key}` },
-          { kind: 'domain', type: 'Posted', data: poison ? { poison: true } : { amount: key } },
+          { kind: 'domain', type: 'Posted', data: poison ? { poison: true } : { amount } },
         );
+        await recordAuthority(tx, digests, config.schema, `k-${key}`, version, poison ? 0 : amount);
       }
     });
   } catch (error) {
@@ -44,6 +53,7 @@ while (committed < workload.events) {
   }
   committed += size;
   for (const { key, poison } of picks) {
+    seen.add(key);
     if (!poison) continue;
     poisoned.add(key);
     reportFault('poison', 1);
