@@ -21,6 +21,7 @@ import { operationsChannel } from '../operations/requests.js';
 import type { Consumer, ConsumerOptions, Logger, Outcome, RepairResult } from './types.js';
 import { receivingHandlers } from './validate-on-receipt.js';
 import { traceDelivery } from '../obs/tracing.js';
+import { createGapHealer } from './gap-healing.js';
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
@@ -61,6 +62,21 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     await recordLedger(tx, result.stages);
     return result;
   };
+  const gapHealer = options.gapHealing
+    ? createGapHealer({
+        db,
+        s,
+        name,
+        lockKey: consumerLockKey(name),
+        ledgerContext: sink?.context ?? name,
+        table: projection?.live ?? projectionTables(name, [], schema).live,
+        options: options.gapHealing,
+        applyHeld: applyInTransaction,
+        recordLedger,
+        onApplied: (envelope, result) => emit(toOutcomes(envelope, result)),
+        logger,
+      })
+    : undefined;
   let subscription: Subscription | undefined;
   let repairLoop: Promise<void> | undefined;
   let running = false;
@@ -305,6 +321,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       } catch (error) {
         logger.error({ consumer: name, err: error }, 'operation pass failed');
       }
+      await gapHealer
+        ?.pass()
+        .catch((error: unknown) => logger.error({ consumer: name, err: error }, 'gap healing pass failed'));
       await repairWakeup.wait(options.repairIntervalMs ?? 1_000);
     }
   }

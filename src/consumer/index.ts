@@ -12,6 +12,13 @@ export type {
   RebuildResult,
 } from './types.js';
 export { decide, type ApplyDecision } from './apply-rules.js';
+export type {
+  GapHeal,
+  GapHealResult,
+  GapHealingOptions,
+  HealedEntity,
+  GapHealingSource,
+} from './gap-healing.js';
 export {
   bootstrapConsumer,
   type BootstrapOptions,
