@@ -8,7 +8,7 @@ import { sourcesFor, type Metrics, type Source } from './metrics.js';
 import { consumerStall, defaultStallAfterMs } from './stall.js';
 
 /** Value of the `collector` label of `tidemark_collector_errors_total`. */
-export type CollectorName = 'relay' | 'group_lag' | 'dead_letters' | 'consumer';
+export type CollectorName = 'relay' | 'group_lag' | 'dead_letters' | 'consumer' | 'cdc';
 
 export interface CollectorOptions {
   /**
@@ -292,5 +292,37 @@ export function registerConsumerStallCollector(
       if (active()) metrics.consumerStalled.set(labels, stall.stalled ? 1 : 0);
     },
     () => metrics.consumerStalled.remove(labels),
+  );
+}
+
+/**
+ * Reports a CDC capture's `status().lagBytes` at each scrape as `tidemark_cdc_lag_bytes`: the WAL
+ * its replication slot retains on the source. A capture without a slot reports no series.
+ */
+export function registerCaptureLagCollector(
+  metrics: Metrics,
+  capture: { status(): Promise<{ readonly name: string; readonly lagBytes: number | undefined }> },
+  options: CollectorOptions = {},
+): Unregister {
+  let reported: string | undefined;
+  return addSource(
+    metrics,
+    'cdc',
+    ['cdcLag'],
+    options,
+    async (active) => {
+      const status = await capture.status();
+      if (!active()) return;
+      if (status.lagBytes === undefined) {
+        if (reported !== undefined) metrics.cdcLag.remove({ capture: reported });
+        reported = undefined;
+        return;
+      }
+      reported = status.name;
+      metrics.cdcLag.set({ capture: status.name }, status.lagBytes);
+    },
+    () => {
+      if (reported !== undefined) metrics.cdcLag.remove({ capture: reported });
+    },
   );
 }

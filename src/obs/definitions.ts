@@ -110,6 +110,12 @@ export const metricDefinitions = {
     help: 'Duration of reconciliation runs, comparison and repairs together.',
     labelNames: ['flow'],
   },
+  cdcLag: {
+    name: 'tidemark_cdc_lag_bytes',
+    type: 'gauge',
+    help: "WAL bytes a CDC capture's replication slot retains on the source: written since the last position the capture confirmed durable in the outbox.",
+    labelNames: ['capture'],
+  },
   collectorErrors: {
     name: 'tidemark_collector_errors_total',
     type: 'counter',

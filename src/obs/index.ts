@@ -9,6 +9,7 @@ export {
 export { observeConsumer } from './observe.js';
 export { observeGapHeals } from './observe-gap-heals.js';
 export {
+  registerCaptureLagCollector,
   registerConsumerCollector,
   registerConsumerStallCollector,
   registerDeadLetterCollector,

@@ -23,6 +23,7 @@ export interface Metrics {
   readonly consumerGapHeals: Counter<'consumer' | 'result'>;
   readonly dlqMessages: Gauge<'consumer' | 'status'>;
   readonly parkedKeys: Gauge<'consumer'>;
+  readonly cdcLag: Gauge<'capture'>;
   readonly collectorErrors: Counter<'collector' | 'reason'>;
   readonly reconMismatches: Gauge<'flow' | 'class'>;
   readonly reconRunDuration: Histogram<'flow'>;
@@ -140,6 +141,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     dlqMessages: gauge('dlqMessages', d.dlqMessages.labelNames),
     parkedKeys: gauge('parkedKeys', d.parkedKeys.labelNames),
+    cdcLag: gauge('cdcLag', d.cdcLag.labelNames),
     reconMismatches: new Gauge({
       name: d.reconMismatches.name,
       help: d.reconMismatches.help,
