@@ -22,3 +22,4 @@ export {
   type EntityDocument,
   type EntityReader,
 } from './wire.js';
+export { withTombstonePolicy, type AnonymousValue, type TombstonePolicy } from './tombstone.js';
