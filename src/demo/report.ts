@@ -37,6 +37,25 @@ export function formatDemoReport(report: DemoReport, seed: number): string {
     '  before an earlier version and waited for it, so effects still happened in order.',
   );
   lines.push('');
+  const r = report.reconciliation;
+  const drifted = [
+    ...(r.drift.deleted ? [`the account of ${r.drift.deleted} was deleted`] : []),
+    ...(r.drift.altered ? [`the address of ${r.drift.altered} overwritten`] : []),
+  ];
+  if (drifted.length > 0) {
+    const found = Object.entries(r.found)
+      .map(([cls, n]) => `${n} ${cls}`)
+      .join(', ');
+    lines.push(
+      `Drift: in Billing's table, behind the runtime's back, ${drifted.join(' and ')}; ` +
+        `the convergence check found ${r.detectedByCheck} account${r.detectedByCheck === 1 ? '' : 's'} different.`,
+      `Reconciliation of ${r.flow}: compared digests (${r.rowsRead} rows read, ${r.bucketsDiffering} of 4,096 ` +
+        `buckets differed), found ${found}; repaired ${r.repaired} through Billing's consumer` +
+        `${r.unrepaired ? `, ${r.unrepaired} left for a person` : ''}, marked ${r.reconciled} versions reconciled ` +
+        `in ${r.durationMs} ms. A second run found ${r.foundAfterRepair === 0 ? 'nothing' : r.foundAfterRepair}.`,
+      '',
+    );
+  }
   const copies = Object.entries(report.contexts)
     .map(([name, c]) => `${name} ${c.matching}/${c.total}`)
     .join(', ');

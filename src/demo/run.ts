@@ -32,7 +32,14 @@ import { startReadApi } from './read-api.js';
 import { nextOccurrence } from '../ledger/calendar.js';
 import type { Readiness } from '../ledger/types.js';
 import { demoTopology } from './topology.js';
-import { runStory, type StoryStep } from './story.js';
+import { runStory, storyCustomer, tellStoryStep, type StoryStep } from './story.js';
+import { reconciledHandler } from '../reconcile/index.js';
+import {
+  billingDigests,
+  injectBillingDrift,
+  reconcileBilling,
+  type ReconciliationSummary,
+} from './reconciliation.js';
 
 export interface DemoOptions {
   /** The database holding every context's schema (one per context, as if separate databases). */
@@ -93,6 +100,14 @@ export interface DemoReport {
   readonly story: readonly StoryStep[];
   /** Every decision's final readiness for that customer's latest change. */
   readonly readiness: readonly Readiness[];
+  /**
+   * The drift injected into Billing after the traffic, what the convergence check saw of it, and
+   * what reconciliation found and repaired.
+   */
+  readonly reconciliation: ReconciliationSummary & {
+    /** Billing accounts the row-by-row convergence check found different before the repair. */
+    readonly detectedByCheck: number;
+  };
   readonly example?: {
     readonly customer: string;
     readonly address: string;
@@ -155,6 +170,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   }
   await createBusinessTables(db, schemas);
   await registerAuthority(db, { entityType: 'customer', context: contexts.profile }, schemas.profile);
+  const digests = billingDigests(schemas);
+  await digests.authority.register(db);
+  await digests.replica.register(db);
 
   // Opened first: an unreachable backbone fails the demo before anything else is started.
   const log = await (options.openBackbone ?? embeddedLog)(db, schemas.profile);
@@ -175,6 +193,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const pullClient = createPullClient({
     baseUrl: readApi.baseUrl,
     consumer: contexts.communications,
+    timeoutMs: 2_000,
+  });
+  // Reconciliation repairs Billing by pulling the authority's current state.
+  const billingPullClient = createPullClient({
+    baseUrl: readApi.baseUrl,
+    consumer: contexts.billing,
     timeoutMs: 2_000,
   });
   const commsLog = await embeddedLog(commsDb, commsSchema);
@@ -222,7 +246,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     billing: consumer(
       contexts.billing,
       schemas.billing,
-      billingHandler((after) => nextOccurrence(topology, 'next-billing-cycle', after)),
+      reconciledHandler(
+        billingHandler((after) => nextOccurrence(topology, 'next-billing-cycle', after)),
+        digests.replica,
+      ),
       billingTables,
       billingTally,
     ),
@@ -259,8 +286,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   const producer = createProducer({ context: contexts.profile, schema: schemas.profile });
   const totalChanges = size.customers + size.addressChanges;
   let done = 0;
-  const changes = await runProfileBusiness(db, schemas.profile, producer, size, () =>
-    progress('changes accepted by Customer Profile', ++done, totalChanges),
+  const changes = await runProfileBusiness(
+    db,
+    schemas.profile,
+    producer,
+    size,
+    () => progress('changes accepted by Customer Profile', ++done, totalChanges),
+    digests.authority.record,
   );
 
   const compare = async () => {
@@ -311,8 +343,34 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     topology,
     consumers,
     deadline,
+    recordState: digests.authority.record,
     ...(options.onStory ? { onStep: options.onStory } : {}),
   });
+  result = await compare();
+  await waitForCopies();
+
+  // A drifted replica: Billing's table loses an account and another is edited behind the
+  // runtime's back. The convergence check sees it; reconciliation finds and repairs it.
+  progress('drifting and reconciling billing', 0, 1);
+  const drift = await injectBillingDrift(db, schemas.billing, storyCustomer);
+  const drifted = await compare();
+  const reconciliation = {
+    ...(await reconcileBilling({
+      db,
+      schemas,
+      topology,
+      digests,
+      consumer: consumers.billing,
+      pullClient: billingPullClient,
+      drift,
+    })),
+    detectedByCheck: drifted.billing.total - drifted.billing.matching,
+  };
+  const reconciledStep = await tellStoryStep(
+    { db, schemas, topology, ...(options.onStory ? { onStep: options.onStory } : {}) },
+    'Reconciliation compares Billing with the authority, repairs the accounts that drifted, and confirms the rest',
+  );
+  progress('drifting and reconciling billing', 1, 1);
   result = await compare();
   await waitForCopies();
   for (const c of Object.values(consumers)) await c.stop();
@@ -320,6 +378,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   await commsRelay.stop();
   await commsLog.close();
   pullClient.close();
+  billingPullClient.close();
   await readApi.close();
   await relay.stop();
   await log.close();
@@ -378,8 +437,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     contexts: reports,
     converged: Object.values(reports).every((r) => r.converged),
     durationMs: Date.now() - started,
-    story: told.steps,
-    readiness: told.readiness,
+    story: [...told.steps, reconciledStep.step],
+    readiness: reconciledStep.readiness,
+    reconciliation,
     ...(busiest
       ? {
           example: {

@@ -1,5 +1,5 @@
 import type { Producer } from '../producer/producer.js';
-import type { Db } from '../store/db.js';
+import type { Db, Sql } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 import { seededRandom } from '../util/random.js';
 import { sleep } from '../util/wakeup.js';
@@ -36,6 +36,9 @@ const streets = [
 ];
 const towns = ['Leith', 'York', 'Bristol', 'Durham', 'Norwich', 'Bath', 'Perth'];
 
+/** Called in each business transaction with the customer's new state (the authority's digests). */
+export type RecordState = (tx: Sql, id: string, version: number, state: CustomerState) => Promise<void>;
+
 export interface ScenarioSize {
   readonly customers: number;
   readonly addressChanges: number;
@@ -55,6 +58,7 @@ export async function runProfileBusiness(
   producer: Producer,
   size: ScenarioSize,
   onChange?: () => void,
+  recordState: RecordState = () => Promise.resolve(),
 ): Promise<number> {
   const p = quoteIdentifier(schema);
   const random = seededRandom(size.seed);
@@ -80,6 +84,7 @@ export async function runProfileBusiness(
         registered.address,
         version,
       ]);
+      await recordState(tx, id, version, registered);
     });
     changes++;
     onChange?.();
@@ -116,6 +121,7 @@ export async function runProfileBusiness(
         `UPDATE ${p}.customers SET address = $2, version = $3, updated_at = now() WHERE id = $1`,
         [id, next, version],
       );
+      await recordState(tx, id, version, { name: row.name, address: next });
     });
     changes++;
     onChange?.();

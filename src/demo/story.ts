@@ -12,6 +12,7 @@ import {
   type CustomerState,
   type RiskAddressChanged,
 } from './estate.js';
+import type { RecordState } from './scenario.js';
 
 export interface StoryStep {
   readonly title: string;
@@ -29,6 +30,8 @@ export interface StoryOptions {
   readonly consumers: { readonly policy: Consumer; readonly claims: Consumer };
   readonly deadline: number;
   readonly onStep?: (step: StoryStep) => void;
+  /** Records the authority's digests in each business transaction. */
+  readonly recordState?: RecordState;
 }
 
 export const storyCustomer = 'cust-story';
@@ -46,6 +49,7 @@ export async function runStory(
   const p = quoteIdentifier(options.schemas.profile);
   const ledger = createLedger({ db, schema: options.schemas.profile, topology });
   const steps: StoryStep[] = [];
+  const recordState = options.recordState ?? (() => Promise.resolve());
 
   const until = async (done: (status: EntityStatus) => boolean): Promise<EntityStatus> => {
     for (;;) {
@@ -82,6 +86,7 @@ export async function runStory(
       registered.address,
       version,
     ]);
+    await recordState(tx, storyCustomer, version, registered);
   });
   tell(
     `${registered.name} registers at ${firstAddress}`,
@@ -113,6 +118,7 @@ export async function runStory(
       secondAddress,
       version,
     ]);
+    await recordState(tx, storyCustomer, version, { name: registered.name, address: secondAddress });
   });
   tell(
     `Claims opens an investigation; then ${registered.name} moves to ${secondAddress}, and the insured risk with her`,
@@ -149,4 +155,21 @@ export async function runStory(
   const final = await ledger.status('customer', storyCustomer);
   tell('Claims closes the investigation', final);
   return { steps, readiness: [...final.decisions] };
+}
+
+/** One more step of the narrated customer's story, told from the ledger as it stands now. */
+export async function tellStoryStep(
+  options: Pick<StoryOptions, 'db' | 'schemas' | 'topology' | 'onStep'>,
+  title: string,
+): Promise<{ step: StoryStep; readiness: Readiness[] }> {
+  const ledger = createLedger({
+    db: options.db,
+    schema: options.schemas.profile,
+    topology: options.topology,
+  });
+  const status = await ledger.status('customer', storyCustomer);
+  const latest = status.versions.find((v) => v.version === status.latestVersion)!;
+  const step = { title, at: new Date().toISOString(), summary: status.summary, contexts: latest.contexts };
+  options.onStep?.(step);
+  return { step, readiness: [...status.decisions] };
 }

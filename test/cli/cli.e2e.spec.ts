@@ -12,6 +12,12 @@ describe('tidemark CLI', () => {
       converged: boolean;
       contexts: Record<string, { applied: number; maxLagMs: number }>;
       readiness: { decision: string; ready: boolean }[];
+      reconciliation: {
+        found: Record<string, number>;
+        repaired: number;
+        rowsRead: number;
+        durationMs: number;
+      };
     };
     // 20 changes of three events each (domain, state, notice), plus the narrated customer's two changes.
     expect(report.events).toBe(66);
@@ -24,10 +30,18 @@ describe('tidemark CLI', () => {
       'send-letter:true',
       'bill-at-new-address:false',
       'quote-at-new-risk-address:true',
-      'confirm-address-change:false',
+      'confirm-address-change:true',
     ]);
+    // The drift injected into Billing after the traffic was found and repaired.
+    expect(report.reconciliation).toMatchObject({
+      found: { missing: 1, stale: 0, orphan: 0, divergent: 1 },
+      repaired: 2,
+      foundAfterRepair: 0,
+    });
+    expect(report.reconciliation.rowsRead).toBeGreaterThan(0);
+    expect(report.reconciliation.durationMs).toBeGreaterThanOrEqual(0);
     expect(report.contexts.billing!.maxLagMs).toBeGreaterThanOrEqual(0);
-  });
+  }, 180_000);
 
   it('names a bad option value and how to fix it, without a stack trace', async () => {
     const result = await tidemark('demo', '--customers', 'lots');

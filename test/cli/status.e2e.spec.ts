@@ -36,13 +36,16 @@ describe('tidemark status', () => {
     const result = await status('customer/cust-story');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /^Customer risk address changed v2 \(accepted [^)]+\): billing uses it from 1 \w+ \(next-billing-cycle\); policy uses it since \d\d:\d\d; claims uses it since \d\d:\d\d; communications uses it since \d\d:\d\d\.\n/,
+      /^Customer risk address changed v2 \(accepted [^)]+\): billing uses it since \d\d:\d\d \(reconciled\); policy uses it since \d\d:\d\d; claims uses it since \d\d:\d\d; communications uses it since \d\d:\d\d\.\n/,
     );
     expect(result.stdout).toMatch(
       /v1 CustomerRegistered, customer\.state, customer\.notice — accepted .*, published /,
     );
     expect(result.stdout).toMatch(/Decisions:\n {2}ready {6}send-letter can use/);
-    expect(result.stdout).toMatch(/not ready {2}confirm-address-change cannot use yet .*needs reconciled/);
+    // The demo ends by reconciling Billing, which confirms its copy of this change.
+    expect(result.stdout).toMatch(
+      /\bready {6}confirm-address-change can use .*billing uses it since .* \(reconciled\)/,
+    );
   });
 
   it('--json gives versions, contexts and readiness', async () => {
@@ -55,14 +58,15 @@ describe('tidemark status', () => {
     };
     expect(body.latestVersion).toBe(2);
     expect(body.versions[1]!.contexts.map((c) => `${c.context}:${c.stage}`)).toEqual([
-      'billing:deferred',
+      'billing:reconciled',
       'policy:applied',
       'claims:applied',
       'communications:applied',
     ]);
-    expect(body.decisions.find((d) => d.decision === 'bill-at-new-address')!.missing).toEqual([
-      'applied@billing',
-    ]);
+    expect(body.decisions.find((d) => d.decision === 'confirm-address-change')).toMatchObject({
+      ready: true,
+      missing: [],
+    });
   });
 
   it('an unknown entity is "no such entity" with the type list, exit 1', async () => {

@@ -25,6 +25,31 @@ describe('insurer demo, embedded', () => {
     expect(report.faults.duplicated).toBeGreaterThan(0);
     expect(report.faults.crashedBeforeAck).toBeGreaterThan(0);
     expect(report.converged).toBe(true);
+    // Drift injected after the traffic: one billing account deleted, another overwritten. The
+    // row check saw both, reconciliation classified and repaired both, and a second run is clean.
+    expect(report.reconciliation).toMatchObject({
+      flow: 'customer-to-billing',
+      drift: { deleted: 'cust-0001', altered: 'cust-0002' },
+      detectedByCheck: 2,
+      found: { missing: 1, stale: 0, orphan: 0, divergent: 1 },
+      repaired: 2,
+      unrepaired: 0,
+      foundAfterRepair: 0,
+    });
+    // Every account's latest version is confirmed: the repaired two and the eleven that matched.
+    expect(report.reconciliation.reconciled).toBe(13);
+    expect(report.reconciliation.rowsRead).toBeGreaterThan(0);
+    const billing = (
+      await db.query<{ customer_id: string; address: string }>(
+        `SELECT b.customer_id, b.address FROM demo_billing.billing_accounts b
+         JOIN demo_profile.customers c ON c.id = b.customer_id AND c.address = b.address AND c.version = b.version
+         WHERE b.customer_id IN ('cust-0001', 'cust-0002')`,
+      )
+    ).rows;
+    expect(billing.map((b) => b.customer_id).sort()).toEqual(['cust-0001', 'cust-0002']);
+    expect(formatDemoReport(report, 3)).toMatch(
+      /found 1 missing, 0 stale, 0 orphan, 1 divergent; repaired 2 through Billing's consumer.*A second run found nothing/,
+    );
     for (const context of Object.values(report.contexts)) {
       expect(context).toMatchObject({ matching: 13, total: 13, rejected: 0, converged: true });
       expect(context.duplicatesSkipped).toBeGreaterThan(0);
@@ -54,6 +79,7 @@ describe('insurer demo, embedded', () => {
       'Claims opens an investigation; then Ada Okafor moves to 3 Castle Wynd, Perth, and the insured risk with her',
       'Underwriting approves the new risk address',
       'Claims closes the investigation',
+      'Reconciliation compares Billing with the authority, repairs the accounts that drifted, and confirms the rest',
     ]);
     const stages = report.story.map((s) => Object.fromEntries(s.contexts.map((c) => [c.context, c.stage])));
     expect(stages[0]).toEqual({
@@ -70,14 +96,19 @@ describe('insurer demo, embedded', () => {
     });
     expect(stages[2]).toMatchObject({ policy: 'applied', claims: 'blocked' });
     expect(stages[3]).toMatchObject({ policy: 'applied', claims: 'applied', billing: 'deferred' });
+    expect(stages[4]).toMatchObject({ billing: 'reconciled' });
     expect(report.story[1]!.summary).toMatch(
       /^Customer risk address changed v2 \(accepted .*\): billing uses it from 1 \w+ \(next-billing-cycle\); policy holds it: under-review .*; claims: blocked — investigation open; communications uses it since /,
     );
     const readiness = Object.fromEntries(report.readiness.map((r) => [r.decision, r]));
     expect(readiness['send-letter']).toMatchObject({ ready: true, missing: [] });
     expect(readiness['quote-at-new-risk-address']).toMatchObject({ ready: true });
-    expect(readiness['bill-at-new-address']).toMatchObject({ ready: false, missing: ['applied@billing'] });
-    expect(readiness['confirm-address-change']!.missing).toEqual(['reconciled@billing']);
+    // Billing's copy is confirmed, but the bill goes out only after the billing cut-off.
+    expect(readiness['bill-at-new-address']!.ready).toBe(false);
+    expect(readiness['bill-at-new-address']!.explanation).toMatch(/billing-cut-off .* has not passed/);
+    // Before reconciliation the decision waited for Billing's copy to be confirmed; after it, it is ready.
+    expect(report.story[3]!.summary).not.toMatch(/reconciled/);
+    expect(readiness['confirm-address-change']).toMatchObject({ ready: true, missing: [] });
     expect(formatDemoReport(report, 9)).toMatch(
       /Decisions about that change:\n {2}ready {6}send-letter can use/,
     );
