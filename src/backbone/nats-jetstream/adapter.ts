@@ -1,4 +1,4 @@
-import type { Backbone, PublishOptions, SubscribeOptions, Subscription, BatchHandler } from '../backbone.js';
+import type { Backbone, PublishOptions, SubscribeOptions, BatchHandler } from '../backbone.js';
 import type { Envelope } from '../../envelope/types.js';
 import { TidemarkError, isTidemarkError } from '../../errors.js';
 import { openSession } from './connect.js';
@@ -8,6 +8,7 @@ import { naming } from './names.js';
 import { resolveOptions, type NatsJetStreamConfig, type NatsJetStreamOptions } from './options.js';
 import { createPublisher } from './publish.js';
 import { ensureStream } from './stream.js';
+import { adapterLifecycle, refuseTransactionalPublish } from '../shared/lifecycle.js';
 
 export interface NatsJetStreamBackbone extends Backbone {
   /** The resolved, frozen options. */
@@ -55,18 +56,7 @@ export async function createNatsJetStream(options: NatsJetStreamOptions): Promis
     );
   }
   const publishBatch = createPublisher(session.js, config, names);
-  const subscriptions = new Set<Subscription>();
-  let closed = false;
-
-  const ensureOpen = (operation: string) => {
-    if (closed) {
-      throw new TidemarkError(
-        'TM_CLOSED',
-        `cannot ${operation}: the nats-jetstream backbone '${config.stream}' is closed`,
-      );
-    }
-  };
-  const stopAll = () => Promise.all([...subscriptions].map((s) => s.stop()));
+  const lifecycle = adapterLifecycle('nats-jetstream', config.stream);
 
   return {
     name: 'nats-jetstream',
@@ -79,18 +69,12 @@ export async function createNatsJetStream(options: NatsJetStreamOptions): Promis
     partitions: config.partitions,
     config,
     async publish(batch: readonly Envelope[], publishOptions: PublishOptions = {}) {
-      ensureOpen('publish');
-      if (publishOptions.tx) {
-        throw new TidemarkError(
-          'TM_INVALID_ARGUMENT',
-          'nats-jetstream cannot publish inside a database transaction (capabilities.transactionalPublish ' +
-            'is false); write to the outbox in the transaction and let the relay publish',
-        );
-      }
+      lifecycle.ensureOpen('publish');
+      refuseTransactionalPublish('nats-jetstream', publishOptions);
       if (batch.length > 0) await publishBatch(batch);
     },
     async subscribe(group: string, handler: BatchHandler, subscribeOptions: SubscribeOptions = {}) {
-      ensureOpen('subscribe');
+      lifecycle.ensureOpen('subscribe');
       const subscription = await joinGroup({
         session,
         config,
@@ -99,20 +83,18 @@ export async function createNatsJetStream(options: NatsJetStreamOptions): Promis
         group,
         handler,
         options: subscribeOptions,
-        onStop: () => subscriptions.delete(subscription),
+        onStop: () => lifecycle.forget(subscription),
       });
-      subscriptions.add(subscription);
+      lifecycle.track(subscription);
       return subscription;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await stopAll();
-      if (session.owned) await session.nc.close();
-    },
+    close: () =>
+      lifecycle.close(async () => {
+        if (session.owned) await session.nc.close();
+      }),
     dangerous: {
       async destroy() {
-        await stopAll();
+        await lifecycle.stopAll();
         await session.jsm.streams.delete(config.stream).catch(() => {});
         await session.jsm.streams.delete(`KV_${names.bucket}`).catch(() => {});
       },

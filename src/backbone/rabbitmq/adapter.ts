@@ -1,6 +1,7 @@
 import type { Backbone, BatchHandler, PublishOptions, SubscribeOptions, Subscription } from '../backbone.js';
 import type { Envelope } from '../../envelope/types.js';
-import { TidemarkError } from '../../errors.js';
+import { adapterLifecycle, refuseTransactionalPublish } from '../shared/lifecycle.js';
+import { groupJoinFailure } from '../shared/membership.js';
 import { openSession } from './connect.js';
 import { joinGroup } from './group.js';
 import { naming } from './names.js';
@@ -54,18 +55,7 @@ export async function createRabbitMq(options: RabbitMqOptions): Promise<RabbitMq
     throw error;
   }
   const publishBatch = createPublisher(session, config, names);
-  const subscriptions = new Set<Subscription>();
-  let closed = false;
-
-  const ensureOpen = (operation: string) => {
-    if (closed) {
-      throw new TidemarkError(
-        'TM_CLOSED',
-        `cannot ${operation}: the rabbitmq backbone '${config.prefix}' is closed`,
-      );
-    }
-  };
-  const stopAll = () => Promise.all([...subscriptions].map((s) => s.stop()));
+  const lifecycle = adapterLifecycle('rabbitmq', config.prefix);
 
   return {
     name: 'rabbitmq',
@@ -78,18 +68,12 @@ export async function createRabbitMq(options: RabbitMqOptions): Promise<RabbitMq
     partitions: config.partitions,
     config,
     async publish(batch: readonly Envelope[], publishOptions: PublishOptions = {}) {
-      ensureOpen('publish');
-      if (publishOptions.tx) {
-        throw new TidemarkError(
-          'TM_INVALID_ARGUMENT',
-          'rabbitmq cannot publish inside a database transaction (capabilities.transactionalPublish is false); ' +
-            'write to the outbox in the transaction and let the relay publish',
-        );
-      }
+      lifecycle.ensureOpen('publish');
+      refuseTransactionalPublish('rabbitmq', publishOptions);
       if (batch.length > 0) await publishBatch(batch);
     },
     async subscribe(group: string, handler: BatchHandler, subscribeOptions: SubscribeOptions = {}) {
-      ensureOpen('subscribe');
+      lifecycle.ensureOpen('subscribe');
       checkGroup(group);
       if (!declared.has(group)) {
         await declareGroup(session, config, names, group);
@@ -105,28 +89,24 @@ export async function createRabbitMq(options: RabbitMqOptions): Promise<RabbitMq
           handler,
           options: subscribeOptions,
           deadLetters: options.deadLetters,
-          onStop: () => subscriptions.delete(subscription),
+          onStop: () => lifecycle.forget(subscription),
         });
       } catch (cause) {
-        throw new TidemarkError(
-          'TM_SERVICE_UNREACHABLE',
-          `joining consumer group '${group}' on RabbitMQ at ${config.address} failed: ` +
-            `${cause instanceof Error ? cause.message : String(cause)}; check the broker`,
-          { cause, context: { group, prefix: config.prefix } },
+        throw groupJoinFailure(
+          group,
+          `RabbitMQ at ${config.address}`,
+          'check the broker',
+          { prefix: config.prefix },
+          cause,
         );
       }
-      subscriptions.add(subscription);
+      lifecycle.track(subscription);
       return subscription;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await stopAll();
-      await session.close();
-    },
+    close: () => lifecycle.close(() => session.close()),
     dangerous: {
       async destroy(groups) {
-        await stopAll();
+        await lifecycle.stopAll();
         const channel = await session.channel();
         for (const group of new Set([...groups, ...declared])) {
           for (let p = 0; p < config.partitions; p++) await channel.deleteQueue(names.queue(group, p));

@@ -12,6 +12,8 @@ import {
   type RedisStreamsOptions,
 } from './options.js';
 import { createPublisher } from './publish.js';
+import { adapterLifecycle, refuseTransactionalPublish } from '../shared/lifecycle.js';
+import { groupJoinFailure } from '../shared/membership.js';
 import type { Redis } from 'ioredis';
 
 export interface RedisStreamsBackbone extends Backbone {
@@ -64,17 +66,7 @@ export async function createRedisStreams(options: RedisStreamsOptions): Promise<
     throw error;
   }
   const publishBatch = createPublisher(pool.main, config, names);
-  const subscriptions = new Set<Subscription>();
-  let closed = false;
-  const ensureOpen = (operation: string) => {
-    if (closed) {
-      throw new TidemarkError(
-        'TM_CLOSED',
-        `cannot ${operation}: the redis-streams backbone '${config.prefix}' is closed`,
-      );
-    }
-  };
-  const stopAll = () => Promise.all([...subscriptions].map((s) => s.stop()));
+  const lifecycle = adapterLifecycle('redis-streams', config.prefix);
 
   return {
     name: 'redis-streams',
@@ -88,18 +80,12 @@ export async function createRedisStreams(options: RedisStreamsOptions): Promise<
     partitions: config.partitions,
     config,
     async publish(batch: readonly Envelope[], publishOptions: PublishOptions = {}) {
-      ensureOpen('publish');
-      if (publishOptions.tx) {
-        throw new TidemarkError(
-          'TM_INVALID_ARGUMENT',
-          'redis-streams cannot publish inside a database transaction (capabilities.transactionalPublish is ' +
-            'false); write to the outbox in the transaction and let the relay publish',
-        );
-      }
+      lifecycle.ensureOpen('publish');
+      refuseTransactionalPublish('redis-streams', publishOptions);
       if (batch.length > 0) await publishBatch(batch);
     },
     async subscribe(group: string, handler: BatchHandler, subscribeOptions: SubscribeOptions = {}) {
-      ensureOpen('subscribe');
+      lifecycle.ensureOpen('subscribe');
       checkGroup(group);
       let subscription: Subscription;
       try {
@@ -110,28 +96,24 @@ export async function createRedisStreams(options: RedisStreamsOptions): Promise<
           group,
           handler,
           options: subscribeOptions,
-          onStop: () => subscriptions.delete(subscription),
+          onStop: () => lifecycle.forget(subscription),
         });
       } catch (cause) {
-        throw new TidemarkError(
-          'TM_SERVICE_UNREACHABLE',
-          `joining consumer group '${group}' on Redis at ${config.address} failed: ` +
-            `${cause instanceof Error ? cause.message : String(cause)}; check the server`,
-          { cause, context: { group, prefix: config.prefix } },
+        throw groupJoinFailure(
+          group,
+          `Redis at ${config.address}`,
+          'check the server',
+          { prefix: config.prefix },
+          cause,
         );
       }
-      subscriptions.add(subscription);
+      lifecycle.track(subscription);
       return subscription;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await stopAll();
-      await pool.close();
-    },
+    close: () => lifecycle.close(() => pool.close()),
     dangerous: {
       async destroy() {
-        await stopAll();
+        await lifecycle.stopAll();
         let cursor = '0';
         do {
           const [next, keys] = await pool.main.scan(cursor, 'MATCH', `{${config.prefix}}:*`, 'COUNT', 500);
