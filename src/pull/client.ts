@@ -63,6 +63,11 @@ export interface PullClientOptions {
     /** Copies kept, least recently used dropped first (default 10,000). */
     readonly maxEntries?: number;
   };
+  /**
+   * Concurrent `get`s of the same (type, id, minVersion) share one request (default true).
+   * `false` sends one request per call (benchmarks comparing the two).
+   */
+  readonly coalesce?: boolean;
   readonly clock?: Clock;
   /** Source of jitter, for reproducible tests (default Math.random). */
   readonly random?: () => number;
@@ -213,6 +218,9 @@ export function createPullClient(options: PullClientOptions): PullClient {
   const backoff: BackoffOptions = { baseDelayMs: 25, maxDelayMs: 1_000, ...options.backoff };
   const clock = options.clock ?? { now: () => Date.now() };
   const random = options.random ?? Math.random;
+  if (options.coalesce !== undefined && typeof options.coalesce !== 'boolean')
+    throw invalidOption('coalesce', 'true or false', options.coalesce);
+  const coalesce = options.coalesce ?? true;
 
   const cache = new Map<string, CacheEntry>();
   const inFlight = new Map<string, { readonly promise: Promise<PulledEntity>; readonly startedAt: number }>();
@@ -472,6 +480,7 @@ export function createPullClient(options: PullClientOptions): PullClient {
         const copy = cache.get(key);
         if (copy && cacheServes(copy, read, now, ttlMs))
           return Promise.resolve(pulled<TState>(copy, 'cache'));
+        if (!coalesce) return fetchOne(type, id, read.minVersion) as Promise<PulledEntity<TState>>;
         const flightKey = `${key}\u0000${read.minVersion ?? ''}`;
         const flight = inFlight.get(flightKey);
         if (flight && flightServes(flight.startedAt, read, now))
