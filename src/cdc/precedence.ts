@@ -1,5 +1,6 @@
 import { canonicalJson } from '../envelope/canonical.js';
 import { TidemarkError } from '../errors.js';
+import { recordStages } from '../ledger/record.js';
 import type { Sql } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 import type { EntityRef } from '../producer/producer.js';
@@ -81,6 +82,9 @@ export interface SourcePrecedence {
   /**
    * Judges a write of `fields` by `source` inside `tx`, records the owned values, and records each
    * conflict (an open exception in `cdc_conflicts`, keyed by `changeRef` so a replay adds none).
+   * With `ledger` configured, a write refused for a conflict is also a `rejected` ledger stage of
+   * context `writer`; with `exceptions`, it opens a reconciliation exception. All in `tx`.
+   * @param writer the writing context as the ledger names it (a capture passes its name); default `source`
    */
   decide(
     tx: Sql,
@@ -88,6 +92,7 @@ export interface SourcePrecedence {
     entity: EntityRef,
     fields: Readonly<Record<string, unknown>>,
     changeRef: string,
+    writer?: string,
   ): Promise<PrecedenceDecision>;
   /** Open conflicts, oldest first, for an operator or a reconciliation exception queue. */
   openConflicts(sql: Sql, limit?: number): Promise<Conflict[]>;
@@ -111,13 +116,25 @@ export function createSourcePrecedence(options: {
   readonly schema?: string;
   /** The clock for cut-overs (tests pin it). */
   readonly now?: () => Date;
+  /**
+   * Record each refused write in the maturity ledger: stage `rejected` of the writer's context at
+   * the entity's current version, `detail` naming the fields, values, owners and the reason.
+   * `authority` is the authority context of the entity types (the producer's context).
+   */
+  readonly ledger?: { readonly authority: string };
+  /**
+   * Open a reconciliation exception (class `precedence-conflict`) per entity with a refused
+   * write, under `flow` — a flow name of its own (e.g. `cdc:policy_admin`), so reconciliation
+   * runs of a real flow never overwrite it. Later conflicts add to the open exception's notes.
+   */
+  readonly exceptions?: { readonly flow: string };
 }): SourcePrecedence {
   const s = quoteIdentifier(options.schema ?? 'tidemark', 'schema name');
   const now = options.now ?? (() => new Date());
   const rules = options.rules;
   return {
     rules,
-    async decide(tx, source, entity, fields, changeRef) {
+    async decide(tx, source, entity, fields, changeRef, writer = source) {
       const names = Object.keys(fields);
       const found = await tx.query<{ field: string; source: Source; value: unknown }>(
         `SELECT field, source, value FROM ${s}.cdc_field_values
@@ -136,13 +153,14 @@ export function createSourcePrecedence(options: {
           [entity.type, entity.id, source, owned, owned.map((f) => JSON.stringify(fields[f] ?? null))],
         );
       }
+      const recorded: Extract<FieldVerdict, { verdict: 'conflict' }>[] = [];
       for (const v of verdicts) {
         if (v.verdict !== 'conflict') continue;
-        await tx.query(
+        const inserted = await tx.query(
           `INSERT INTO ${s}.cdc_conflicts (entity_type, entity_id, field, rejected_source, rejected_value,
              winning_source, winning_value, change_ref)
            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8)
-           ON CONFLICT (change_ref, field) DO NOTHING`,
+           ON CONFLICT (change_ref, field) DO NOTHING RETURNING id`,
           [
             entity.type,
             entity.id,
@@ -154,6 +172,18 @@ export function createSourcePrecedence(options: {
             changeRef,
           ],
         );
+        if (inserted.rows.length > 0) recorded.push(v);
+      }
+      // Only conflicts recorded now: a replayed change leaves ledger and exceptions as they are.
+      if (recorded.length > 0 && (options.ledger || options.exceptions)) {
+        await recordRefusal(tx, s, options, {
+          source,
+          writer,
+          entity,
+          fields,
+          changeRef,
+          conflicts: recorded,
+        });
       }
       const admitted = owned.length > 0 && verdicts.every((v) => v.verdict !== 'conflict');
       return { admitted, verdicts };
@@ -185,4 +215,67 @@ export function createSourcePrecedence(options: {
       }));
     },
   };
+}
+
+interface Refusal {
+  readonly source: Source;
+  readonly writer: string;
+  readonly entity: EntityRef;
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly changeRef: string;
+  readonly conflicts: readonly Extract<FieldVerdict, { verdict: 'conflict' }>[];
+}
+
+/** A refused write as a `rejected` ledger stage and, if configured, a reconciliation exception. */
+async function recordRefusal(
+  tx: Sql,
+  s: string,
+  options: {
+    readonly ledger?: { readonly authority: string };
+    readonly exceptions?: { readonly flow: string };
+  },
+  refusal: Refusal,
+): Promise<void> {
+  const { entity, conflicts } = refusal;
+  const { rows } = await tx.query<{ version: string }>(
+    `SELECT version::text AS version FROM ${s}.entity_versions WHERE entity_type = $1 AND entity_id = $2`,
+    [entity.type, entity.id],
+  );
+  const version = Number(rows[0]?.version ?? 0);
+  const reason =
+    `source precedence: ${refusal.writer} (${refusal.source}) may not write ` +
+    conflicts.map((c) => `${c.field} (owned by ${c.owner})`).join(', ');
+  if (options.ledger) {
+    // One stage per (entity, version, writer): the first refusal at a version is the ledger's
+    // entry; every refused field stays in cdc_conflicts.
+    await recordStages(tx, s, [
+      {
+        entityType: entity.type,
+        entityId: entity.id,
+        version,
+        context: refusal.writer,
+        stage: 'rejected',
+        authority: options.ledger.authority,
+        detail: {
+          reason,
+          changeRef: refusal.changeRef,
+          fields: conflicts.map((c) => ({
+            field: c.field,
+            value: refusal.fields[c.field] ?? null,
+            owner: c.owner,
+            ownerValue: c.ownerValue ?? null,
+          })),
+        },
+      },
+    ]);
+  }
+  if (options.exceptions) {
+    await tx.query(
+      `INSERT INTO ${s}.recon_exceptions (flow, entity_type, entity_id, class, authority_version, notes)
+       VALUES ($1, $2, $3, 'precedence-conflict', $4, $5)
+       ON CONFLICT (flow, entity_id) WHERE status <> 'resolved' DO UPDATE SET
+         notes = concat_ws(E'\\n', nullif(${s}.recon_exceptions.notes, ''), EXCLUDED.notes), updated_at = now()`,
+      [options.exceptions.flow, entity.type, entity.id, version, `${reason} (${refusal.changeRef})`],
+    );
+  }
 }

@@ -165,7 +165,14 @@ export async function writeChanges(
       for (const item of translated) {
         if (ctx.precedence && item.fields) {
           const ref = `cdc:${ctx.capture}:${change.lsn}/${change.table}/${changeKey(change)}#${item.entity.type}/${item.entity.id}`;
-          const decision = await ctx.precedence.decide(tx, 'legacy', item.entity, item.fields, ref);
+          const decision = await ctx.precedence.decide(
+            tx,
+            'legacy',
+            item.entity,
+            item.fields,
+            ref,
+            ctx.capture,
+          );
           if (!decision.admitted) continue;
         }
         await ctx.producer.append(tx, item.entity, item.event, item.options);
