@@ -15,6 +15,7 @@ import { sourceRevision } from './lib/revision.js';
 import { openPGliteTarget, openPostgresTarget, type Target, type TargetKey } from './lib/targets.js';
 import { backboneBenchmark } from './backbone.js';
 import { compareBenchmark } from './compare.js';
+import { pullBenchmark } from './pull.js';
 import { reconcileBenchmark } from './reconcile.js';
 import { relayBenchmark } from './relay.js';
 
@@ -23,6 +24,7 @@ const benchmarks: Readonly<Record<string, Benchmark>> = {
   backbone: backboneBenchmark,
   compare: compareBenchmark,
   reconcile: reconcileBenchmark,
+  pull: pullBenchmark,
 };
 
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
