@@ -164,6 +164,8 @@ export const errorCodes = {
   TM_WEBHOOK_DELIVERY_FAILED: { status: 502, retryable: true, title: 'Webhook delivery failed' },
   /** A webhook subscriber was disabled after repeated failures; an operator re-enables it. */
   TM_WEBHOOK_SUBSCRIBER_DISABLED: { status: 503, retryable: false, title: 'Webhook subscriber disabled' },
+  /** `waitFor` (or a long-poll) ran out of time before the ledger showed the stage or readiness. */
+  TM_WAIT_TIMEOUT: { status: 504, retryable: true, title: 'Ledger wait timed out' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -8,3 +8,12 @@ export { ledgerStages, stageRank, isLedgerStage, waitingStages } from './stages.
 export type { LedgerStage, StageRecord, WaitingStage } from './stages.js';
 export { nextOccurrence } from './calendar.js';
 export type * from './types.js';
+export {
+  createLedgerWaiter,
+  defaultMaxWaitMs,
+  type LedgerWaiter,
+  type LedgerWaiterOptions,
+  type MissingContext,
+  type WaitOutcome,
+  type WaitTarget,
+} from './wait.js';
