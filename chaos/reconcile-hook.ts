@@ -5,6 +5,7 @@ import type { RepairOutcome } from '../src/reconcile/index.js';
 import type { Db } from '../src/store/db.js';
 import { quoteIdentifier } from '../src/store/identifier.js';
 import { seededRandom } from '../src/util/random.js';
+import { sleep } from '../src/util/wakeup.js';
 import { CONSUMER_GROUP, ENTITY_TYPE } from './workers/config.js';
 import {
   AUTHORITY_TABLE,
@@ -59,13 +60,20 @@ export async function driftReplica(
 ): Promise<ReplicaDrift> {
   const s = quoteIdentifier(schema, 'schema name');
   const victims = Math.max(4, Math.round(options.keys * 0.02));
-  const ids = (
-    await db.query<{ id: string }>(
-      `SELECT id FROM ${s}.${PROJECTION_TABLE} WHERE substring(id from 3)::int % 2 = 0
-       ORDER BY md5(id || $1) LIMIT $2`,
-      [String(options.seed), victims],
-    )
-  ).rows.map((r) => r.id);
+  // The consumers may still be catching up (after a NATS restart, say): wait for enough rows.
+  const deadline = Date.now() + 30_000;
+  let ids: string[];
+  for (;;) {
+    ids = (
+      await db.query<{ id: string }>(
+        `SELECT id FROM ${s}.${PROJECTION_TABLE} WHERE substring(id from 3)::int % 2 = 0
+         ORDER BY md5(id || $1) LIMIT $2`,
+        [String(options.seed), victims],
+      )
+    ).rows.map((r) => r.id);
+    if (ids.length >= victims || Date.now() > deadline) break;
+    await sleep(250);
+  }
   const deleted = ids.slice(0, Math.ceil(ids.length / 2));
   const altered = ids.slice(deleted.length);
   await db.query(`DELETE FROM ${s}.${PROJECTION_TABLE} WHERE id = ANY($1)`, [deleted]);

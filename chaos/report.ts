@@ -1,5 +1,6 @@
 import type { PlannedFault } from './schedule.js';
 import type { UnexpectedExit } from './supervisor.js';
+import type { BadInputResult } from './bad-input.js';
 import type { ReplicaDriftResult } from './reconcile-hook.js';
 import type { Verification } from './verify.js';
 
@@ -26,6 +27,7 @@ export interface ChaosReport {
   readonly faultTimeline: readonly FiredFault[];
   readonly verification: Verification;
   readonly replicaDrift: ReplicaDriftResult;
+  readonly badInput: BadInputResult;
   readonly unexpectedExits: readonly UnexpectedExit[];
   readonly timing: {
     readonly durationMs: number;
@@ -74,6 +76,11 @@ export function formatReport(report: ChaosReport): string {
           `  first differing key without an exception: ${JSON.stringify(report.replicaDrift.firstUnexplained)}`,
         ]
       : []),
+    `bad input: ${report.badInput.status} (${report.badInput.cases.filter((c) => c.accounted).length} of ` +
+      `${report.badInput.cases.length} cases accounted for, ${report.badInput.strayDeadLetters} stray dead letters)`,
+    ...report.badInput.cases.map(
+      (c) => `  ${c.accounted ? 'ok  ' : 'FAIL'} ${c.via.padEnd(13)} ${c.name.padEnd(52)} ${c.observed}`,
+    ),
     `processes that died on their own: ${report.unexpectedExits.length}` +
       report.unexpectedExits
         .slice(0, 3)

@@ -7,6 +7,13 @@ import { migrate } from '../src/store/migrate.js';
 import { openPostgres } from '../src/store/pg/index.js';
 import type { Db } from '../src/store/db.js';
 import { sleep } from '../src/util/wakeup.js';
+import {
+  accountBackboneBattery,
+  controlPlaneBattery,
+  injectBadInput,
+  type BackboneBattery,
+  type BadInputResult,
+} from './bad-input.js';
 import { ChaosNatsServer, natsServerBinary } from './nats-server.js';
 import type { ChaosOptions } from './options.js';
 import { driftPoint, driftReplica, reconcileReplica, type ReplicaDrift } from './reconcile-hook.js';
@@ -119,18 +126,46 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
 
     const fired: FiredFault[] = [];
     let lastFaultEnd = produceStarted;
+    // Two more disturbances at seeded points: the replica's drift and the bad-input battery.
     const driftAt = driftPoint(options.seed, options.events);
+    const badInputAt = driftPoint(options.seed + 1, options.events);
     let drift: ReplicaDrift | undefined;
-    const driftIfDue = async (before: number) => {
-      if (drift || driftAt > before) return;
-      await supervisor.progress(driftAt);
-      drift = await driftReplica(db!, schema, { seed: options.seed, keys: options.keys, atEvent: driftAt });
-      step(
-        `replica drift at event ${driftAt}: ${drift.deleted.length} rows deleted, ${drift.altered.length} altered`,
-      );
+    let battery: BackboneBattery | undefined;
+    const extras = [
+      {
+        at: driftAt,
+        done: () => drift !== undefined,
+        run: async () => {
+          drift = await driftReplica(db!, schema, {
+            seed: options.seed,
+            keys: options.keys,
+            atEvent: driftAt,
+          });
+          step(
+            `replica drift at event ${driftAt}: ${drift.deleted.length} rows deleted, ${drift.altered.length} altered`,
+          );
+        },
+      },
+      {
+        at: badInputAt,
+        done: () => battery !== undefined,
+        run: async () => {
+          battery = await injectBadInput(natsConfig);
+          step(
+            `bad input at event ${badInputAt}: ${battery.pending.length + battery.settled.length} messages`,
+          );
+        },
+      },
+    ].sort((a, b) => a.at - b.at);
+    const extrasDue = async (before: number) => {
+      for (const extra of extras) {
+        if (extra.done() || extra.at > before) continue;
+        await supervisor.progress(extra.at);
+        await extra.run();
+      }
     };
     for (const fault of plan.faults) {
-      await driftIfDue(fault.atEvent);
+      await extrasDue(fault.atEvent);
       await supervisor.progress(fault.atEvent);
       const firedAt = Date.now();
       const hit = await inject(fault, { supervisor, nats, db, schema, workerApplicationName });
@@ -138,7 +173,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       fired.push({ ...fault, firedAtMs: firedAt - began, hit });
       step(`fault ${fired.length}/${plan.faults.length}: ${fault.kind} at event ${fault.atEvent} (${hit})`);
     }
-    await driftIfDue(Number.POSITIVE_INFINITY);
+    await extrasDue(Number.POSITIVE_INFINITY);
     while (!supervisor.producerDone) await sleep(200);
     const producedAt = Date.now();
     const produceMs = producedAt - produceStarted;
@@ -171,6 +206,8 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
     const replicaDrift = await reconcileReplica({ db, schema, backbone: repairBackbone, drift }).finally(() =>
       repairBackbone.close(),
     );
+    step('bad input against the control plane');
+    const badInput = await badInputResult(db, schema, battery);
     const verification = await verify(db, schema);
     const crashes: InvariantResult = {
       name: 'no process died on its own',
@@ -185,7 +222,10 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
     if (drift) faults['drift-replica'] = drift.deleted.length + drift.altered.length;
     return {
       ok:
-        invariants.every((i) => i.holds) && convergedAt !== undefined && replicaDrift.status === 'converged',
+        invariants.every((i) => i.holds) &&
+        convergedAt !== undefined &&
+        replicaDrift.status === 'converged' &&
+        badInput.status === 'accounted',
       seed: options.seed,
       workload: {
         events: options.events,
@@ -199,6 +239,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
       faultTimeline: fired,
       verification: { ...verification, invariants },
       replicaDrift,
+      badInput,
       unexpectedExits: supervisor.unexpectedExits,
       timing: {
         durationMs: Date.now() - began,
@@ -259,6 +300,23 @@ async function inject(fault: PlannedFault, t: FaultTargets): Promise<string> {
       return `${Number(r.rows[0]!.n)} connections terminated`;
     }
   }
+}
+
+async function badInputResult(
+  db: Db,
+  schema: string,
+  battery: BackboneBattery | undefined,
+): Promise<BadInputResult> {
+  const backbone = battery
+    ? await accountBackboneBattery(db, schema, battery, AUTHORITY_CONTEXT)
+    : { cases: [], stray: 0 };
+  const cases = [...backbone.cases, ...(await controlPlaneBattery(db, schema))];
+  const accounted = battery !== undefined && backbone.stray === 0 && cases.every((c) => c.accounted);
+  return {
+    status: accounted ? 'accounted' : battery ? 'unaccounted' : 'not-run',
+    cases,
+    strayDeadLetters: backbone.stray,
+  };
 }
 
 async function killAndRestart(supervisor: Supervisor, slot: string, downMs: number): Promise<string> {

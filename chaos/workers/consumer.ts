@@ -1,5 +1,6 @@
 import { withFaults } from '../../src/backbone/faults.js';
 import { createConsumer } from '../../src/consumer/index.js';
+import { isTidemarkError } from '../../src/errors.js';
 import {
   CONSUMER_GROUP,
   ENTITY_TYPE,
@@ -10,6 +11,7 @@ import {
   say,
 } from './config.js';
 import { PROJECTION_TABLE, PoisonPayload, projectorDigests, projectorHandler } from './projection.js';
+import { projectorSchemas } from './schemas.js';
 
 const config = readWorkerConfig();
 const rates = config.consumer!;
@@ -29,12 +31,15 @@ const consumer = createConsumer({
   partitionConcurrency: 4,
   ledger: false,
   projection: { tables: [PROJECTION_TABLE] },
-  // Many attempts: a terminated connection or a NATS restart must not dead-letter a healthy event.
+  // Bad input from the battery (chaos/bad-input.ts) is refused here, before the handler.
+  receive: { schemas: projectorSchemas() },
+  // Many attempts: a terminated connection or a NATS restart must not dead-letter a healthy
+  // event. What the runtime knows to be permanent (bad envelope, no handler, schema) is not retried.
   retry: {
     attempts: 40,
     baseDelayMs: 20,
     maxDelayMs: 1_000,
-    isRetryable: (error) => !(error instanceof PoisonPayload),
+    isRetryable: (error) => !(error instanceof PoisonPayload) && (!isTidemarkError(error) || error.retryable),
   },
   handlers: { [ENTITY_TYPE]: projectorHandler(config.schema, projectorDigests(config.schema)) },
 });

@@ -42,6 +42,7 @@ while (committed < workload.events) {
           tx,
           { type: ENTITY_TYPE, id: `k-${key}` },
           { kind: 'domain', type: 'Posted', data: poison ? { poison: true } : { amount } },
+          { schemaVersion: 1 },
         );
         await recordAuthority(tx, digests, config.schema, `k-${key}`, version, poison ? 0 : amount);
       }
