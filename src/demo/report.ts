@@ -56,6 +56,22 @@ export function formatDemoReport(report: DemoReport, seed: number): string {
       '',
     );
   }
+  const legacy = report.legacy;
+  if (legacy) {
+    const applied = Object.entries(legacy.applied)
+      .map(([type, n]) => `${n} ${type}`)
+      .join(', ');
+    lines.push(
+      `Legacy policy admin, captured by CDC from ${legacy.table} (slot ${legacy.slot}): the snapshot read ` +
+        `${legacy.snapshotRows} policies, then ${legacy.streamedWrites} legacy writes streamed. The translator ` +
+        `filtered out ${legacy.filtered} change${legacy.filtered === 1 ? '' : 's'} that meant nothing to the new ` +
+        `estate and rejected ${legacy.rejected.length} to the dead letters.`,
+      ...legacy.rejected.map((reason) => `  rejected: ${reason}`),
+      `Policy applied ${applied || 'nothing'}; its copy means what the legacy table says for ` +
+        `${legacy.matching}/${legacy.total} policies. Replication slot ${legacy.slotDropped ? 'dropped' : 'NOT dropped'}.`,
+      '',
+    );
+  }
   const copies = Object.entries(report.contexts)
     .map(([name, c]) => `${name} ${c.matching}/${c.total}`)
     .join(', ');

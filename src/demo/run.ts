@@ -34,6 +34,7 @@ import type { Readiness } from '../ledger/types.js';
 import { demoTopology } from './topology.js';
 import { runStory, storyCustomer, tellStoryStep, type StoryStep } from './story.js';
 import { reconciledHandler } from '../reconcile/index.js';
+import { runLegacy, type LegacyReport } from './legacy.js';
 import {
   billingDigests,
   injectBillingDrift,
@@ -67,6 +68,11 @@ export interface DemoOptions {
    * while its own transaction is open, which one PGlite connection cannot serve at once.
    */
   readonly openCommunicationsDb: () => Promise<Db>;
+  /**
+   * Also run the legacy policy admin, captured by CDC from this server PostgreSQL (wal_level
+   * logical) into the new Policy context.
+   */
+  readonly legacy?: { readonly connectionString: string };
   /** Told each step of the narrated customer's story as it happens. */
   readonly onStory?: (step: StoryStep) => void;
 }
@@ -108,6 +114,8 @@ export interface DemoReport {
     /** Billing accounts the row-by-row convergence check found different before the repair. */
     readonly detectedByCheck: number;
   };
+  /** The legacy policy admin's writes and what reached the new Policy context (`legacy` only). */
+  readonly legacy?: LegacyReport;
   readonly example?: {
     readonly customer: string;
     readonly address: string;
@@ -373,6 +381,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   progress('drifting and reconciling billing', 1, 1);
   result = await compare();
   await waitForCopies();
+  const legacy = options.legacy
+    ? await runLegacy({
+        db,
+        connectionString: options.legacy.connectionString,
+        deadline: Date.now() + (options.timeoutMs ?? 60_000),
+        onProgress: progress,
+      })
+    : undefined;
   for (const c of Object.values(consumers)) await c.stop();
   await collector.stop();
   await commsRelay.stop();
@@ -435,11 +451,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     events,
     faults: { ...backbone.faults },
     contexts: reports,
-    converged: Object.values(reports).every((r) => r.converged),
+    converged: Object.values(reports).every((r) => r.converged) && (legacy?.converged ?? true),
     durationMs: Date.now() - started,
     story: [...told.steps, reconciledStep.step],
     readiness: reconciledStep.readiness,
     reconciliation,
+    ...(legacy ? { legacy } : {}),
     ...(busiest
       ? {
           example: {

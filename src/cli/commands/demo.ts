@@ -7,6 +7,7 @@ import { formatDemoReport } from '../../demo/report.js';
 import { progressBar } from '../progress.js';
 import { positiveInteger } from '../options.js';
 import { serveDemo } from '../../server/demo.js';
+import { TidemarkError } from '../../errors.js';
 
 export function registerDemo(program: Command): void {
   program
@@ -33,6 +34,10 @@ export function registerDemo(program: Command): void {
       'NATS server(s) for --distributed (default: $TIDEMARK_NATS or 127.0.0.1:4222)',
     )
     .option(
+      '--legacy',
+      'also run a legacy policy admin whose writes reach Policy through CDC (needs --distributed or --postgres)',
+    )
+    .option(
       '--serve [port]',
       'afterwards keep the estate open with the dashboard on this port (default 7070)',
     )
@@ -48,11 +53,22 @@ export function registerDemo(program: Command): void {
         postgres?: string;
         nats?: string;
         serve?: string | true;
+        legacy?: boolean;
       }) => {
+        const serverUrl =
+          opts.postgres ?? process.env.TIDEMARK_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+        // Logical replication is a server PostgreSQL feature: PGlite cannot be a CDC source.
+        if (opts.legacy && !opts.distributed && !opts.postgres) {
+          throw new TidemarkError(
+            'TM_INVALID_ARGUMENT',
+            '--legacy captures the legacy policy admin through PostgreSQL logical replication, which the ' +
+              'embedded database cannot do: add --distributed (server PostgreSQL + NATS), or --postgres <url> ' +
+              'of a server PostgreSQL with wal_level=logical for the legacy system',
+          );
+        }
         const db = opts.distributed
           ? await openPostgres({
-              connectionString:
-                opts.postgres ?? process.env.TIDEMARK_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+              connectionString: serverUrl,
               applicationName: 'tidemark-demo',
               // Five consumers, two relays, a collector and the read API each hold connections.
               max: 40,
@@ -66,6 +82,7 @@ export function registerDemo(program: Command): void {
             addressChanges: opts.changes,
             seed: opts.seed,
             faults: opts.faults,
+            ...(opts.legacy ? { legacy: { connectionString: serverUrl } } : {}),
             ...(opts.distributed
               ? {
                   mode: 'distributed' as const,
