@@ -1,13 +1,12 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { BatchHandler, SubscribeOptions, Subscription } from '../backbone.js';
-import { TidemarkError } from '../../errors.js';
 import type { NatsSession } from './connect.js';
 import type { LeaseTable } from './leases.js';
 import { checkGroup, memberToken, type Naming } from './names.js';
 import type { NatsJetStreamConfig } from './options.js';
 import { startWorker, type PartitionWorker } from './worker.js';
+import { groupJoinFailure, isAssigned, newMemberId, sortedPartitions } from '../shared/membership.js';
+import { startHeartbeat } from '../shared/heartbeat.js';
 
 export interface JoinArgs {
   readonly session: NatsSession;
@@ -31,7 +30,7 @@ export interface JoinArgs {
 export async function joinGroup(args: JoinArgs): Promise<Subscription> {
   const { session, config, names, leases, group, handler, options } = args;
   checkGroup(group);
-  const member = memberToken(`${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`);
+  const member = memberToken(newMemberId());
   const limit = pLimit(options.concurrency ?? 4);
   const workers = new Map<number, PartitionWorker>();
   const releasing = new Set<number>();
@@ -84,7 +83,7 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     if (!live.includes(member)) live.push(member); // our own write may not be listed yet
     live.sort();
     const index = live.indexOf(member);
-    const wanted = (p: number) => p % live.length === index;
+    const wanted = (p: number) => isAssigned(p, index, live.length);
 
     for (const worker of workers.values()) if (!wanted(worker.partition)) retire(worker, true);
     for (let p = 0; p < config.partitions; p++) {
@@ -96,40 +95,29 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     }
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let ticking: Promise<void> = Promise.resolve();
-  const schedule = () => {
-    timer = setTimeout(() => {
-      ticking = tick()
-        .catch(() => {}) // NATS trouble: leases lapse on their own; try again next beat
-        .finally(() => {
-          if (!stopped) schedule();
-        });
-    }, config.heartbeatMs);
-  };
   try {
     await tick();
   } catch (cause) {
     stopped = true;
     await Promise.all([...workers.values()].map((w) => w.stop()));
-    throw new TidemarkError(
-      'TM_SERVICE_UNREACHABLE',
-      `joining consumer group '${group}' on NATS stream '${config.stream}' failed: ` +
-        `${cause instanceof Error ? cause.message : String(cause)}; check the server and the lease bucket '${names.bucket}'`,
-      { cause, context: { group, stream: config.stream } },
+    throw groupJoinFailure(
+      group,
+      `NATS stream '${config.stream}'`,
+      `check the server and the lease bucket '${names.bucket}'`,
+      { stream: config.stream },
+      cause,
     );
   }
-  schedule();
+  const heartbeat = startHeartbeat(tick, config.heartbeatMs);
 
   return {
     group,
     member,
-    assignedPartitions: () => [...workers.keys()].sort((a, b) => a - b),
+    assignedPartitions: () => sortedPartitions(workers),
     async stop() {
       if (stopped) return;
       stopped = true;
-      clearTimeout(timer);
-      await ticking;
+      await heartbeat.stop();
       for (const worker of workers.values()) retire(worker, true);
       await Promise.all([...retiring]);
       workers.clear();

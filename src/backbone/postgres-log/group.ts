@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { BackboneMessage, BatchHandler, SubscribeOptions, Subscription } from '../backbone.js';
 import type { Envelope } from '../../envelope/types.js';
@@ -7,6 +5,7 @@ import type { Db, Unlisten } from '../../store/db.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { Wakeup, sleep } from '../../util/wakeup.js';
 import type { logStatements } from './sql.js';
+import { isAssigned, newMemberId, sortedPartitions } from '../shared/membership.js';
 
 export interface GroupTiming {
   /** A partition lease lasts this long unless renewed (default 10 s); a dead member's partitions move after it. */
@@ -55,7 +54,7 @@ interface PartitionWorker {
 export async function joinGroup(args: JoinArgs): Promise<Subscription> {
   const { db, sql, group, partitions, handler, options } = args;
   const timing = { ...defaultTiming, ...args.timing };
-  const member = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const member = newMemberId();
   const batchSize = options.batchSize ?? 100;
   const limit = pLimit(options.concurrency ?? 4);
   const workers = new Map<number, PartitionWorker>();
@@ -127,7 +126,7 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     const index = Math.max(0, live.indexOf(member));
     const count = Math.max(1, live.length);
     const desired = new Set<number>();
-    for (let p = 0; p < partitions; p++) if (p % count === index) desired.add(p);
+    for (let p = 0; p < partitions; p++) if (isAssigned(p, index, count)) desired.add(p);
 
     const renewed = new Set(
       (await db.query<{ partition: number }>(sql.renew, [group, member, timing.leaseMs])).rows.map((r) =>
@@ -169,7 +168,7 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
   return {
     group,
     member,
-    assignedPartitions: () => [...workers.keys()].sort((a, b) => a - b),
+    assignedPartitions: () => sortedPartitions(workers),
     async stop() {
       if (stopped) return;
       stopped = true;

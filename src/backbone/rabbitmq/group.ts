@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { BatchHandler, SubscribeOptions, Subscription } from '../backbone.js';
 import type { RabbitSession } from './connect.js';
@@ -8,6 +6,8 @@ import type { Naming } from './names.js';
 import type { RabbitMqConfig } from './options.js';
 import { openPresence } from './presence.js';
 import { startWorker, type PartitionWorker } from './worker.js';
+import { isAssigned, newMemberId, sortedPartitions } from '../shared/membership.js';
+import { startHeartbeat } from '../shared/heartbeat.js';
 
 export interface JoinArgs {
   readonly session: RabbitSession;
@@ -30,7 +30,7 @@ export interface JoinArgs {
  */
 export async function joinGroup(args: JoinArgs): Promise<Subscription> {
   const { session, config, names, group, handler, options } = args;
-  const member = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`.replace(/\s/g, '-');
+  const member = newMemberId().replace(/\s/g, '-');
   const limit = pLimit(options.concurrency ?? 4);
   const presence = openPresence(session, config, names, group, member);
   const workers = new Map<number, PartitionWorker>();
@@ -49,7 +49,7 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     await presence.beat();
     const live = presence.live();
     const index = live.indexOf(member);
-    const wanted = (p: number) => p % live.length === index;
+    const wanted = (p: number) => isAssigned(p, index, live.length);
     for (const worker of [...workers.values()]) if (!wanted(worker.partition)) retire(worker);
     for (let p = 0; p < config.partitions; p++) {
       if (stopped || !wanted(p) || workers.has(p) || retiring.has(p)) continue;
@@ -60,32 +60,20 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     }
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let ticking: Promise<void> = Promise.resolve();
-  const schedule = () => {
-    timer = setTimeout(() => {
-      ticking = tick()
-        .catch(() => {}) // broker trouble: try again next beat
-        .finally(() => {
-          if (!stopped) schedule();
-        });
-    }, config.heartbeatMs);
-  };
   await tick();
   if (args.deadLetters) {
     deadLetters = drainDeadLetters(session, config, names.deadQueue(group), group, args.deadLetters);
   }
-  schedule();
+  const heartbeat = startHeartbeat(tick, config.heartbeatMs);
 
   return {
     group,
     member,
-    assignedPartitions: () => [...workers.keys()].sort((a, b) => a - b),
+    assignedPartitions: () => sortedPartitions(workers),
     async stop() {
       if (stopped) return;
       stopped = true;
-      clearTimeout(timer);
-      await ticking;
+      await heartbeat.stop();
       for (const worker of [...workers.values()]) retire(worker);
       await Promise.all([...retiring.values()]);
       await deadLetters?.stop();

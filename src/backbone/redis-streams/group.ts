@@ -1,11 +1,11 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { BatchHandler, SubscribeOptions, Subscription } from '../backbone.js';
 import type { RedisPool } from './connect.js';
 import { leaseTable } from './leases.js';
 import type { Naming, RedisStreamsConfig } from './options.js';
 import { startWorker, type PartitionWorker } from './worker.js';
+import { isAssigned, newMemberId, sortedPartitions } from '../shared/membership.js';
+import { startHeartbeat } from '../shared/heartbeat.js';
 
 export interface JoinArgs {
   readonly pool: RedisPool;
@@ -40,7 +40,7 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
   const { pool, config, names, group, handler, options } = args;
   await ensureGroups(pool, config, names, group);
   // Also the Redis consumer name, so XPENDING shows which instance holds what.
-  const member = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`.replace(/[^A-Za-z0-9_.-]/g, '-');
+  const member = newMemberId().replace(/[^A-Za-z0-9_.-]/g, '-');
   const leases = leaseTable(pool.main, config, names, group, member);
   const limit = pLimit(options.concurrency ?? 4);
   const workers = new Map<number, PartitionWorker>();
@@ -66,7 +66,7 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     );
     const live = await leases.beat();
     const index = live.indexOf(member);
-    const wanted = (p: number) => p % live.length === index;
+    const wanted = (p: number) => isAssigned(p, index, live.length);
     for (const worker of [...workers.values()]) if (!wanted(worker.partition)) retire(worker, true);
     for (let p = 0; p < config.partitions; p++) {
       if (stopped || !wanted(p) || workers.has(p) || retiring.has(p)) continue;
@@ -90,29 +90,17 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
     }
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let ticking: Promise<void> = Promise.resolve();
-  const schedule = () => {
-    timer = setTimeout(() => {
-      ticking = tick()
-        .catch(() => {}) // Redis trouble: leases lapse on their own; try again next beat
-        .finally(() => {
-          if (!stopped) schedule();
-        });
-    }, config.heartbeatMs);
-  };
   await tick();
-  schedule();
+  const heartbeat = startHeartbeat(tick, config.heartbeatMs);
 
   return {
     group,
     member,
-    assignedPartitions: () => [...workers.keys()].sort((a, b) => a - b),
+    assignedPartitions: () => sortedPartitions(workers),
     async stop() {
       if (stopped) return;
       stopped = true;
-      clearTimeout(timer);
-      await ticking;
+      await heartbeat.stop();
       for (const worker of [...workers.values()]) retire(worker, true);
       await Promise.all([...retiring.values()]);
       await leases.leave().catch(() => {});
