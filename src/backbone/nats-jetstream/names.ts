@@ -1,4 +1,4 @@
-import { TidemarkError } from '../../errors.js';
+import { checkGroupName } from '../shared/options.js';
 import type { NatsJetStreamConfig } from './options.js';
 
 /**
@@ -23,17 +23,9 @@ export function naming(config: Pick<NatsJetStreamConfig, 'stream' | 'subjectPref
 
 export type Naming = ReturnType<typeof naming>;
 
-// Group names become consumer names and KV key tokens.
-const groupPattern = /^[A-Za-z0-9_-]{1,64}$/;
-
+/** Group names become consumer names and KV key tokens. */
 export function checkGroup(group: string): void {
-  if (!groupPattern.test(group)) {
-    throw new TidemarkError(
-      'TM_INVALID_ARGUMENT',
-      `consumer group ${JSON.stringify(group)} cannot name a NATS consumer: use 1 to 64 letters, digits, "_" or "-"`,
-      { context: { group } },
-    );
-  }
+  checkGroupName(group, 'a NATS consumer');
 }
 
 /** A member id usable as one KV key token (host names may contain dots). */

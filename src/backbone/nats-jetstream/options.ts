@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { TidemarkError } from '../../errors.js';
+import { optionChecks } from '../shared/options.js';
 
 export interface NatsJetStreamOptions {
   /** Server address(es), e.g. `127.0.0.1:4222`. Required unless `connection` is given. */
@@ -71,20 +71,7 @@ export interface NatsJetStreamConfig {
 const namePattern = /^[A-Za-z0-9_-]{1,48}$/;
 const subjectPattern = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 
-function invalid(option: string, expected: string, value: unknown): never {
-  throw new TidemarkError(
-    'TM_INVALID_ARGUMENT',
-    `nats-jetstream option ${option} must be ${expected}, got ${JSON.stringify(value)}`,
-    { context: { option, value } },
-  );
-}
-
-function integer(option: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    invalid(option, `an integer from ${min} to ${max}`, value);
-  }
-  return value;
-}
+const { invalid, integer, heartbeat } = optionChecks('nats-jetstream');
 
 /** Applies defaults and checks every option once; the result is frozen. */
 export function resolveOptions(options: NatsJetStreamOptions): NatsJetStreamConfig {
@@ -99,19 +86,12 @@ export function resolveOptions(options: NatsJetStreamOptions): NatsJetStreamConf
     invalid('subjectPrefix', 'dot-separated tokens of letters, digits, "_" or "-"', options.subjectPrefix);
   }
   const leaseTtlMs = integer('leaseTtlMs', options.leaseTtlMs ?? 10_000, 500, 3_600_000);
-  const heartbeatMs = integer(
-    'heartbeatMs',
-    options.heartbeatMs ?? Math.floor(leaseTtlMs / 3),
-    50,
+  const heartbeatMs = heartbeat(
+    options.heartbeatMs,
+    'leaseTtlMs',
     leaseTtlMs,
+    'one missed beat loses no lease',
   );
-  if (heartbeatMs * 2 > leaseTtlMs) {
-    invalid(
-      'heartbeatMs',
-      `at most half of leaseTtlMs (${leaseTtlMs}) so one missed beat loses no lease`,
-      heartbeatMs,
-    );
-  }
   const maxDeliver = options.maxDeliver ?? -1;
   if (maxDeliver !== -1) integer('maxDeliver', maxDeliver, 1, 1_000_000);
   const storage = options.storage ?? 'file';

@@ -1,4 +1,4 @@
-import { TidemarkError } from '../../errors.js';
+import { checkGroupName, optionChecks, redactUrl, urlProtocol } from '../shared/options.js';
 import type { DeadLetterSink } from './dead-letters.js';
 
 export interface RabbitMqOptions {
@@ -55,55 +55,22 @@ export interface RabbitMqConfig {
 }
 
 const prefixPattern = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
-// Group names become queue name parts and presence routing keys.
-const groupPattern = /^[A-Za-z0-9_-]{1,64}$/;
+const { invalid, integer, heartbeat } = optionChecks('rabbitmq');
 
-function invalid(option: string, expected: string, value: unknown): never {
-  throw new TidemarkError(
-    'TM_INVALID_ARGUMENT',
-    `rabbitmq option ${option} must be ${expected}, got ${JSON.stringify(value)}`,
-    { context: { option, value } },
-  );
-}
-
-function integer(option: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    invalid(option, `an integer from ${min} to ${max}`, value);
-  }
-  return value;
-}
-
+/** Group names become queue name parts and presence routing keys. */
 export function checkGroup(group: string): void {
-  if (!groupPattern.test(group)) {
-    throw new TidemarkError(
-      'TM_INVALID_ARGUMENT',
-      `consumer group ${JSON.stringify(group)} cannot name a RabbitMQ queue: use 1 to 64 letters, digits, "_" or "-"`,
-      { context: { group } },
-    );
-  }
-}
-
-/** Hides the password of an AMQP URL. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+  checkGroupName(group, 'a RabbitMQ queue');
 }
 
 /** Applies defaults and checks every option once; the result is frozen. */
 export function resolveOptions(options: RabbitMqOptions): RabbitMqConfig {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(options.url).protocol;
-  } catch {
-    protocol = undefined;
-  }
+  const protocol = urlProtocol(options.url);
   if (protocol !== 'amqp:' && protocol !== 'amqps:') {
-    invalid('url', 'an AMQP URL such as "amqp://guest:guest@127.0.0.1:5672/"', redact(String(options.url)));
+    invalid(
+      'url',
+      'an AMQP URL such as "amqp://guest:guest@127.0.0.1:5672/"',
+      redactUrl(String(options.url)),
+    );
   }
   if (
     typeof options.prefix !== 'string' ||
@@ -133,22 +100,15 @@ export function resolveOptions(options: RabbitMqOptions): RabbitMqConfig {
     );
   }
   const memberTtlMs = integer('memberTtlMs', options.memberTtlMs ?? 6_000, 300, 3_600_000);
-  const heartbeatMs = integer(
-    'heartbeatMs',
-    options.heartbeatMs ?? Math.floor(memberTtlMs / 3),
-    50,
+  const heartbeatMs = heartbeat(
+    options.heartbeatMs,
+    'memberTtlMs',
     memberTtlMs,
+    'one late beat drops no member',
   );
-  if (heartbeatMs * 2 > memberTtlMs) {
-    invalid(
-      'heartbeatMs',
-      `at most half of memberTtlMs (${memberTtlMs}) so one late beat drops no member`,
-      heartbeatMs,
-    );
-  }
   return Object.freeze({
     url: options.url,
-    address: redact(options.url),
+    address: redactUrl(options.url),
     prefix: options.prefix,
     partitions: integer('partitions', options.partitions ?? 16, 1, 1024),
     groups: Object.freeze(groups),

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { TidemarkError } from '../../errors.js';
+import { checkGroupName, optionChecks, redactUrl, urlProtocol } from '../shared/options.js';
 
 export interface RedisStreamsOptions {
   /** Redis URL, e.g. `redis://127.0.0.1:6379/0`. Required unless `connection` is given. */
@@ -48,56 +48,21 @@ export interface RedisStreamsConfig {
 }
 
 const prefixPattern = /^[A-Za-z0-9_.:-]{1,100}$/;
-const groupPattern = /^[A-Za-z0-9_-]{1,64}$/;
-
-function invalid(option: string, expected: string, value: unknown): never {
-  throw new TidemarkError(
-    'TM_INVALID_ARGUMENT',
-    `redis-streams option ${option} must be ${expected}, got ${JSON.stringify(value)}`,
-    { context: { option, value } },
-  );
-}
-
-function integer(option: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max)
-    invalid(option, `an integer from ${min} to ${max}`, value);
-  return value;
-}
+const { invalid, integer, heartbeat } = optionChecks('redis-streams');
 
 export function checkGroup(group: string): void {
-  if (!groupPattern.test(group)) {
-    throw new TidemarkError(
-      'TM_INVALID_ARGUMENT',
-      `consumer group ${JSON.stringify(group)} cannot name a Redis consumer group: use 1 to 64 letters, digits, "_" or "-"`,
-      { context: { group } },
-    );
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
+  checkGroupName(group, 'a Redis consumer group');
 }
 
 /** Applies defaults and checks every option once; the result is frozen. */
 export function resolveOptions(options: RedisStreamsOptions): RedisStreamsConfig {
   if (!options.connection) {
-    let protocol: string | undefined;
-    try {
-      protocol = new URL(String(options.url)).protocol;
-    } catch {
-      protocol = undefined;
-    }
+    const protocol = urlProtocol(options.url);
     if (protocol !== 'redis:' && protocol !== 'rediss:') {
       invalid(
         'url',
         'a Redis URL such as "redis://127.0.0.1:6379/0" (or pass connection)',
-        redact(String(options.url)),
+        redactUrl(String(options.url)),
       );
     }
   }
@@ -105,22 +70,15 @@ export function resolveOptions(options: RedisStreamsOptions): RedisStreamsConfig
     invalid('prefix', '1 to 100 letters, digits, "_", "-", "." or ":"', options.prefix);
   }
   const leaseTtlMs = integer('leaseTtlMs', options.leaseTtlMs ?? 10_000, 300, 3_600_000);
-  const heartbeatMs = integer(
-    'heartbeatMs',
-    options.heartbeatMs ?? Math.floor(leaseTtlMs / 3),
-    50,
+  const heartbeatMs = heartbeat(
+    options.heartbeatMs,
+    'leaseTtlMs',
     leaseTtlMs,
+    'one missed beat loses no lease',
   );
-  if (heartbeatMs * 2 > leaseTtlMs) {
-    invalid(
-      'heartbeatMs',
-      `at most half of leaseTtlMs (${leaseTtlMs}) so one missed beat loses no lease`,
-      heartbeatMs,
-    );
-  }
   return Object.freeze({
     url: options.url,
-    address: options.url ? redact(options.url) : 'the given connection',
+    address: options.url ? redactUrl(options.url) : 'the given connection',
     prefix: options.prefix,
     partitions: integer('partitions', options.partitions ?? 16, 1, 1024),
     maxLengthPerPartition:
