@@ -1,7 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Envelope } from '../../envelope/types.js';
 import { TidemarkError } from '../../errors.js';
-import { partitionOf } from '../partition.js';
+import { lanesByPartition } from '../shared/lanes.js';
 import type { Naming } from './names.js';
 import type { NatsJetStreamConfig } from './options.js';
 
@@ -18,13 +18,7 @@ const encoder = new TextEncoder();
  */
 export function createPublisher(js: JetStreamClient, config: NatsJetStreamConfig, names: Naming) {
   return async function publish(batch: readonly Envelope[]): Promise<void> {
-    const lanes = new Map<number, Envelope[]>();
-    for (const envelope of batch) {
-      const partition = partitionOf(envelope.partitionkey, config.partitions);
-      const lane = lanes.get(partition);
-      if (lane) lane.push(envelope);
-      else lanes.set(partition, [envelope]);
-    }
+    const lanes = lanesByPartition(batch, config.partitions);
     await Promise.all(
       [...lanes].map(async ([partition, envelopes]) => {
         const subject = names.subject(partition);

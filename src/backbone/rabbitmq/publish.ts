@@ -1,7 +1,7 @@
 import type { ConfirmChannel } from 'amqplib';
 import type { Envelope } from '../../envelope/types.js';
 import { TidemarkError } from '../../errors.js';
-import { partitionOf } from '../partition.js';
+import { lanesByPartition } from '../shared/lanes.js';
 import type { RabbitSession } from './connect.js';
 import type { Naming } from './names.js';
 import type { RabbitMqConfig } from './options.js';
@@ -51,13 +51,7 @@ export function createPublisher(session: RabbitSession, config: RabbitMqConfig, 
   }
 
   return async function publish(batch: readonly Envelope[]): Promise<void> {
-    const lanes = new Map<number, Envelope[]>();
-    for (const envelope of batch) {
-      const partition = partitionOf(envelope.partitionkey, config.partitions);
-      const lane = lanes.get(partition);
-      if (lane) lane.push(envelope);
-      else lanes.set(partition, [envelope]);
-    }
+    const lanes = lanesByPartition(batch, config.partitions);
     let c: ConfirmChannel;
     try {
       c = await confirmChannel();
