@@ -14,6 +14,7 @@ import { writeResults } from './lib/results-file.js';
 import { sourceRevision } from './lib/revision.js';
 import { openPGliteTarget, openPostgresTarget, type Target, type TargetKey } from './lib/targets.js';
 import { backboneBenchmark } from './backbone.js';
+import { cdcBenchmark } from './cdc.js';
 import { compareBenchmark } from './compare.js';
 import { pullBenchmark } from './pull.js';
 import { reconcileBenchmark } from './reconcile.js';
@@ -24,6 +25,7 @@ const benchmarks: Readonly<Record<string, Benchmark>> = {
   backbone: backboneBenchmark,
   compare: compareBenchmark,
   reconcile: reconcileBenchmark,
+  cdc: cdcBenchmark,
   pull: pullBenchmark,
 };
 

@@ -552,7 +552,9 @@ export function createCapture(options: CaptureOptions): Capture {
       try {
         await dropSlotAndPublication(client, slot, publication);
       } finally {
-        if (client !== control) await client.end().catch(() => {});
+        // Also the control connection of a capture that ran: left open it keeps the process alive.
+        await client.end().catch(() => {});
+        if (client === control) control = undefined;
       }
       await db.transaction((tx) => deleteCaptureState(tx, s, name));
     },
