@@ -99,6 +99,8 @@ export async function reconcileReplica(context: {
   if (!drift) return { status: 'not-run', detail: 'the drift never fired (the run stopped before it)' };
   const s = quoteIdentifier(schema, 'schema name');
   const digests = projectorDigests(schema);
+  // No `receive` validation here, unlike the workers: repair events carry no schemaversion and a
+  // type of their own, so validation on receipt would dead-letter every repair (docs/chaos.md, Findings).
   const consumer = createConsumer({
     name: CONSUMER_GROUP,
     db,
