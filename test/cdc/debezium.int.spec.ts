@@ -89,6 +89,17 @@ describe.each(kinds)('Debezium input on $name', (kind) => {
     expect(await outboxOf([a])).toHaveLength(1);
   });
 
+  it('Given dedup entries older than a cut-off, when they are forgotten, then only those go and a later redelivery is emitted again', async () => {
+    const ingest = ingestFor();
+    const [a] = ids() as [number];
+    const event = debeziumEvent(table, 'c', { after: { id: a, rev: 1, addr_line1: 'x' } });
+    await ingest.ingest([event]);
+    expect(await ingest.forgetSeen(new Date(Date.now() - 3_600_000))).toBe(0);
+    expect((await ingest.ingest([event])).duplicates).toBe(1);
+    expect(await ingest.forgetSeen(new Date(Date.now() + 3_600_000))).toBe(1);
+    expect((await ingest.ingest([event])).changes).toBe(1);
+  });
+
   it('Given malformed events among good ones, then each malformed event is a TM_CDC_EVENT_INVALID dead letter with its reason, the good ones are emitted, and a redelivery adds no second dead letter', async () => {
     const ingest = ingestFor();
     const [a] = ids() as [number];
