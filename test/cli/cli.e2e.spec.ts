@@ -52,6 +52,15 @@ describe('tidemark CLI', () => {
     expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
   });
 
+  it('demo --legacy without a server PostgreSQL is a usage error naming the fix, exit 2', async () => {
+    const result = await tidemark('demo', '--legacy');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /--legacy captures .* logical replication, which the embedded database cannot do: add --distributed .*, or --postgres <url> .*wal_level=logical/,
+    );
+    expect(result.stdout).toBe('');
+  });
+
   it('names an unknown command', async () => {
     const result = await tidemark('demoo');
     expect(result.code).not.toBe(0);
