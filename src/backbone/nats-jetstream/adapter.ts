@@ -1,5 +1,4 @@
-import type { Backbone, PublishOptions, SubscribeOptions, BatchHandler } from '../backbone.js';
-import type { Envelope } from '../../envelope/types.js';
+import type { Backbone, SubscribeOptions, BatchHandler } from '../backbone.js';
 import { TidemarkError, isTidemarkError } from '../../errors.js';
 import { openSession } from './connect.js';
 import { joinGroup } from './group.js';
@@ -8,7 +7,7 @@ import { naming } from './names.js';
 import { resolveOptions, type NatsJetStreamConfig, type NatsJetStreamOptions } from './options.js';
 import { createPublisher } from './publish.js';
 import { ensureStream } from './stream.js';
-import { adapterLifecycle, refuseTransactionalPublish } from '../shared/lifecycle.js';
+import { adapterLifecycle } from '../shared/lifecycle.js';
 
 export interface NatsJetStreamBackbone extends Backbone {
   /** The resolved, frozen options. */
@@ -55,7 +54,6 @@ export async function createNatsJetStream(options: NatsJetStreamOptions): Promis
       { cause, context: { stream: config.stream } },
     );
   }
-  const publishBatch = createPublisher(session.js, config, names);
   const lifecycle = adapterLifecycle('nats-jetstream', config.stream);
 
   return {
@@ -68,11 +66,7 @@ export async function createNatsJetStream(options: NatsJetStreamOptions): Promis
     },
     partitions: config.partitions,
     config,
-    async publish(batch: readonly Envelope[], publishOptions: PublishOptions = {}) {
-      lifecycle.ensureOpen('publish');
-      refuseTransactionalPublish('nats-jetstream', publishOptions);
-      if (batch.length > 0) await publishBatch(batch);
-    },
+    publish: lifecycle.publisher(createPublisher(session.js, config, names)),
     async subscribe(group: string, handler: BatchHandler, subscribeOptions: SubscribeOptions = {}) {
       lifecycle.ensureOpen('subscribe');
       const subscription = await joinGroup({

@@ -1,6 +1,5 @@
-import type { Backbone, BatchHandler, PublishOptions, SubscribeOptions, Subscription } from '../backbone.js';
-import type { Envelope } from '../../envelope/types.js';
-import { adapterLifecycle, refuseTransactionalPublish } from '../shared/lifecycle.js';
+import type { Backbone, BatchHandler, SubscribeOptions, Subscription } from '../backbone.js';
+import { adapterLifecycle } from '../shared/lifecycle.js';
 import { groupJoinFailure } from '../shared/membership.js';
 import { openSession } from './connect.js';
 import { joinGroup } from './group.js';
@@ -54,7 +53,6 @@ export async function createRabbitMq(options: RabbitMqOptions): Promise<RabbitMq
     await session.close();
     throw error;
   }
-  const publishBatch = createPublisher(session, config, names);
   const lifecycle = adapterLifecycle('rabbitmq', config.prefix);
 
   return {
@@ -67,11 +65,7 @@ export async function createRabbitMq(options: RabbitMqOptions): Promise<RabbitMq
     },
     partitions: config.partitions,
     config,
-    async publish(batch: readonly Envelope[], publishOptions: PublishOptions = {}) {
-      lifecycle.ensureOpen('publish');
-      refuseTransactionalPublish('rabbitmq', publishOptions);
-      if (batch.length > 0) await publishBatch(batch);
-    },
+    publish: lifecycle.publisher(createPublisher(session, config, names)),
     async subscribe(group: string, handler: BatchHandler, subscribeOptions: SubscribeOptions = {}) {
       lifecycle.ensureOpen('subscribe');
       checkGroup(group);

@@ -1,5 +1,4 @@
-import type { Backbone, BatchHandler, PublishOptions, SubscribeOptions, Subscription } from '../backbone.js';
-import type { Envelope } from '../../envelope/types.js';
+import type { Backbone, BatchHandler, SubscribeOptions, Subscription } from '../backbone.js';
 import { TidemarkError } from '../../errors.js';
 import { openPool } from './connect.js';
 import { joinGroup } from './group.js';
@@ -12,7 +11,7 @@ import {
   type RedisStreamsOptions,
 } from './options.js';
 import { createPublisher } from './publish.js';
-import { adapterLifecycle, refuseTransactionalPublish } from '../shared/lifecycle.js';
+import { adapterLifecycle } from '../shared/lifecycle.js';
 import { groupJoinFailure } from '../shared/membership.js';
 import type { Redis } from 'ioredis';
 
@@ -65,7 +64,6 @@ export async function createRedisStreams(options: RedisStreamsOptions): Promise<
     await pool.close();
     throw error;
   }
-  const publishBatch = createPublisher(pool.main, config, names);
   const lifecycle = adapterLifecycle('redis-streams', config.prefix);
 
   return {
@@ -79,11 +77,7 @@ export async function createRedisStreams(options: RedisStreamsOptions): Promise<
     },
     partitions: config.partitions,
     config,
-    async publish(batch: readonly Envelope[], publishOptions: PublishOptions = {}) {
-      lifecycle.ensureOpen('publish');
-      refuseTransactionalPublish('redis-streams', publishOptions);
-      if (batch.length > 0) await publishBatch(batch);
-    },
+    publish: lifecycle.publisher(createPublisher(pool.main, config, names)),
     async subscribe(group: string, handler: BatchHandler, subscribeOptions: SubscribeOptions = {}) {
       lifecycle.ensureOpen('subscribe');
       checkGroup(group);

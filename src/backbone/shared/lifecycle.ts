@@ -1,4 +1,5 @@
-import type { PublishOptions, Subscription } from '../backbone.js';
+import type { Backbone, PublishOptions, Subscription } from '../backbone.js';
+import type { Envelope } from '../../envelope/types.js';
 import { TidemarkError } from '../../errors.js';
 
 export interface AdapterLifecycle {
@@ -9,6 +10,11 @@ export interface AdapterLifecycle {
   /** Forgets a subscription that stopped on its own. */
   forget(subscription: Subscription): void;
   stopAll(): Promise<void>;
+  /**
+   * `Backbone.publish` around the broker's own `publishBatch`: refused once closed or inside a
+   * database transaction; an empty batch does nothing.
+   */
+  publisher(publishBatch: (batch: readonly Envelope[]) => Promise<void>): Backbone['publish'];
   /** Stops every subscription, then `release`s the connections; later calls do nothing. */
   close(release: () => Promise<void>): Promise<void>;
 }
@@ -24,18 +30,25 @@ export function adapterLifecycle(adapter: string, instance: string): AdapterLife
   const stopAll = async () => {
     await Promise.all([...subscriptions].map((s) => s.stop()));
   };
+  const ensureOpen = (operation: string) => {
+    if (closed) {
+      throw new TidemarkError(
+        'TM_CLOSED',
+        `cannot ${operation}: the ${adapter} backbone '${instance}' is closed`,
+      );
+    }
+  };
   return {
-    ensureOpen(operation) {
-      if (closed) {
-        throw new TidemarkError(
-          'TM_CLOSED',
-          `cannot ${operation}: the ${adapter} backbone '${instance}' is closed`,
-        );
-      }
-    },
+    ensureOpen,
     track: (subscription) => void subscriptions.add(subscription),
     forget: (subscription) => void subscriptions.delete(subscription),
     stopAll,
+    publisher: (publishBatch) =>
+      async function publish(batch: readonly Envelope[], options: PublishOptions = {}): Promise<void> {
+        ensureOpen('publish');
+        refuseTransactionalPublish(adapter, options);
+        if (batch.length > 0) await publishBatch(batch);
+      },
     async close(release) {
       if (closed) return;
       closed = true;
