@@ -1,29 +1,10 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import amqp from 'amqplib';
 import { createRabbitMq, tidemarkDeadLetters } from '../../src/backbone/rabbitmq/index.js';
-import { isTidemarkError, type TidemarkError } from '../../src/errors.js';
 import { workload } from '../../src/testing/backbone-workload.js';
 import { rabbitAvailable, rabbitUrl, uniquePrefix } from '../contract/backbone/rabbitmq-service.js';
 import { postgresAvailable, serverDb } from '../support/services.js';
-
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TidemarkError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTidemarkError(error)) throw new Error(`expected a TidemarkError, got ${String(error)}`);
-  return error;
-}
+import { rejection, unusedPort } from '../contract/backbone/startup-failures.js';
 
 describe('rabbitmq: start-up failures', () => {
   it('fails with TM_SERVICE_UNREACHABLE naming the address when no broker listens', async () => {

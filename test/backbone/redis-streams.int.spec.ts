@@ -1,29 +1,10 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createRedisStreams } from '../../src/backbone/redis-streams/index.js';
 import type { BackboneMessage } from '../../src/backbone/backbone.js';
-import { isTidemarkError, type TidemarkError } from '../../src/errors.js';
 import { workload, createGate } from '../../src/testing/backbone-workload.js';
 import { redisAvailable, redisUrl, uniqueRedisPrefix } from '../contract/backbone/redis-service.js';
-
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TidemarkError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTidemarkError(error)) throw new Error(`expected a TidemarkError, got ${String(error)}`);
-  return error;
-}
+import { rejection, unusedPort } from '../contract/backbone/startup-failures.js';
 
 const timing = { leaseTtlMs: 1_000, heartbeatMs: 200, pollMs: 100, retryBaseMs: 20, retryMaxMs: 100 };
 

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, RetentionPolicy, type JetStreamManager } from '@nats-io/jetstream';
@@ -7,28 +6,9 @@ import {
   type NatsJetStreamOptions,
 } from '../../../src/backbone/nats-jetstream/index.js';
 import { partitionOf } from '../../../src/backbone/partition.js';
-import { isTidemarkError, type TidemarkError } from '../../../src/errors.js';
 import { workload } from '../../../src/testing/backbone-workload.js';
 import { natsAvailable, natsServers, uniqueStream } from './nats-service.js';
-
-/** A port nothing listens on: bound by the OS, then released. */
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TidemarkError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTidemarkError(error)) throw new Error(`expected a TidemarkError, got ${String(error)}`);
-  return error;
-}
+import { rejection, unusedPort } from './startup-failures.js';
 
 describe('nats-jetstream: unreachable server', () => {
   it('fails with TM_SERVICE_UNREACHABLE naming the address and what to check', async () => {
