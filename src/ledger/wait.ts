@@ -535,3 +535,18 @@ export function createLedgerWaiter(options: LedgerWaiterOptions): LedgerWaiter {
     },
   };
 }
+
+/**
+ * Calls `onChange` whenever a stage of the entity may have been recorded (including its
+ * `published` stage), on the same shared LISTEN as the waiters. Resolves, once listening, to
+ * the function that stops watching.
+ */
+export function watchLedger(
+  db: Db,
+  schema: string,
+  entity: { readonly type: string; readonly id: string },
+  onChange: () => void,
+): Promise<() => void> {
+  quoteIdentifier(schema, 'schema name');
+  return join(db, schema, entityKey(entity.type, entity.id), onChange);
+}
