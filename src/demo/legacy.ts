@@ -319,7 +319,9 @@ export async function runLegacy(options: LegacyOptions): Promise<LegacyReport> {
       await relay.stop();
       await log.close();
       await capture.stop().catch(() => undefined);
-      await capture.reset();
+      // Never leave the slot behind: it would keep WAL on the server until the disk is full. A
+      // failure here must not hide the error that brought us here; the check below reports it.
+      await capture.reset().catch(() => undefined);
       const slot = await source.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1`, [
         `tidemark_${legacyCapture}`,
       ]);
