@@ -76,6 +76,8 @@ export const errorCodes = {
     retryable: false,
     title: 'Authority answered with an invalid response',
   },
+  /** An event's JSON is larger than the producer's `maxEventBytes`; nothing was appended. */
+  TM_EVENT_TOO_LARGE: { status: 413, retryable: false, title: 'Event too large' },
   /** A JSON Schema for an event type does not parse or compile (bad JSON, unknown keyword or format, wrong `$schema`). */
   TM_SCHEMA_INVALID: { status: 400, retryable: false, title: 'Invalid event schema' },
   /** An event's data does not match the schema of its type and `schemaversion`; `context.issues` lists each. */

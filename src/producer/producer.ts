@@ -21,6 +21,13 @@ export interface ProducerOptions {
   readonly notify?: boolean;
   /** Validate events against their schemas and claim-check large payloads before append (docs/schema.md). */
   readonly payloads?: ProducerSchemaOptions;
+  /**
+   * The largest event (its JSON, in bytes) `append` accepts (default 1,000,000: under NATS'
+   * default 1 MiB message limit). A larger event is refused before it reaches the outbox, where
+   * a backbone that cannot carry it would hold the relay back; use a claim check
+   * (`payloads.claimCheck`) for large payloads.
+   */
+  readonly maxEventBytes?: number;
 }
 
 export interface EntityRef {
@@ -133,6 +140,7 @@ export function createProducer(options: ProducerOptions): Producer {
   const schema = options.schema ?? 'tidemark';
   const s = quoteIdentifier(schema, 'schema name');
   const notify = options.notify ?? true;
+  const maxEventBytes = options.maxEventBytes ?? 1_000_000;
   const channel = outboxChannel(schema);
   let owners: Map<string, string> | undefined;
 
@@ -207,7 +215,26 @@ export function createProducer(options: ProducerOptions): Producer {
       const envelopes = prepared.map((envelope) => {
         // The version is assigned by the database in the same statement; the relay adds it back.
         const { entityversion: _placeholder, ...stored } = envelope;
-        return JSON.stringify(stored);
+        const json = JSON.stringify(stored);
+        const bytes = Buffer.byteLength(json);
+        if (bytes > maxEventBytes) {
+          throw new TidemarkError(
+            'TM_EVENT_TOO_LARGE',
+            `${envelope.type} for ${entity.type}/${entity.id} is ${bytes} bytes, over the limit of ${maxEventBytes}; ` +
+              'store large payloads by claim check (createProducer({ payloads: { claimCheck } }), docs/schema.md) ' +
+              'or raise maxEventBytes if every backbone you use carries messages that large',
+            {
+              context: {
+                entityType: entity.type,
+                entityId: entity.id,
+                type: envelope.type,
+                bytes,
+                maxEventBytes,
+              },
+            },
+          );
+        }
+        return json;
       });
       const params: unknown[] = [entity.type, entity.id, ids, envelopes];
       let text = upsertAnyVersion;
