@@ -19,6 +19,7 @@ import { compareBenchmark } from './compare.js';
 import { pullBenchmark } from './pull.js';
 import { reconcileBenchmark } from './reconcile.js';
 import { relayBenchmark } from './relay.js';
+import { waitBenchmark } from './wait.js';
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
   relay: relayBenchmark,
@@ -27,6 +28,7 @@ const benchmarks: Readonly<Record<string, Benchmark>> = {
   reconcile: reconcileBenchmark,
   cdc: cdcBenchmark,
   pull: pullBenchmark,
+  wait: waitBenchmark,
 };
 
 const resultsPath = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
