@@ -32,6 +32,7 @@ import type { FieldAllowLists } from './redact.js';
 import { auditRoutes } from './routes/audit.js';
 import { deadLetterRoutes } from './routes/dead-letters.js';
 import { estateRoutes } from './routes/estate.js';
+import { ledgerHttp } from '../ledger/http.js';
 import { operationRoutes } from './routes/operations.js';
 import { reconciliationRoutes } from './routes/reconciliation.js';
 import { systemRoutes } from './routes/system.js';
@@ -279,6 +280,17 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
   operationRoutes(app, ctx);
   auditRoutes(app, ctx);
   reconciliationRoutes(app, ctx);
+  // Long-poll status (?waitFor=applied@billing) and the SSE stream of stage changes, for viewers.
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      const script = route.url === '/tidemark-status.js';
+      route.config = {
+        ...(route.config as object),
+        access: script ? 'public' : 'viewer',
+      } as typeof route.config;
+    });
+    await scope.register(ledgerHttp, { db, schema, ...(topology ? { topology } : {}) });
+  });
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

@@ -89,6 +89,28 @@ describe('control plane over an embedded estate', () => {
     expect(typeof body.backlog).toBe('number');
   });
 
+  it('serves the long-poll status and the badge script; waiting needs a viewer token', async () => {
+    const anonymous = await server.app.inject({
+      url: '/api/entities/customer/c-1/status?waitFor=applied@billing',
+    });
+    expect(anonymous.statusCode).toBe(401);
+    const waited = await server.app.inject({
+      url: '/api/entities/customer/c-1/status?waitFor=applied@billing&timeout=10s',
+      headers: asViewer,
+    });
+    expect(waited.statusCode).toBe(200);
+    expect(waited.json().status.entityId).toBe('c-1');
+    const tooLong = await server.app.inject({
+      url: '/api/entities/customer/c-1/status?waitFor=applied@billing&timeout=1h',
+      headers: asViewer,
+    });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.headers['content-type']).toContain(problem);
+    const script = await server.app.inject({ url: '/tidemark-status.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.body).toContain('tidemark-status');
+  });
+
   it('gives an entity status, timeline and readiness from the ledger; 404 for an unknown entity', async () => {
     await expect
       .poll(
