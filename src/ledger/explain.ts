@@ -46,7 +46,8 @@ export function sayProgress(p: ContextProgress, now: Date): string {
     case 'deferred': {
       const until = text(detail.until);
       const calendar = text(detail.calendar);
-      return `${context} uses it from ${until ? sayDate(until) : 'a later date'}${calendar ? ` (${calendar})` : ''}`;
+      const confirmed = text(detail.reconciledAt) ? ', copy reconciled' : '';
+      return `${context} uses it from ${until ? sayDate(until) : 'a later date'}${calendar ? ` (${calendar})` : ''}${confirmed}`;
     }
     case 'blocked':
       return `${context}: blocked${why ? ` — ${why}` : ''}`;

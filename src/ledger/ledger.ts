@@ -212,7 +212,8 @@ export function createLedger(options: LedgerOptions): Ledger {
             ? progress.detail.reconciledAt
             : progress.since;
         if (met && typeof since === 'string') metAt.push(since);
-        if (['held', 'deferred', 'blocked', 'rejected'].includes(progress.stage)) heldBy.push(progress);
+        if (!met && ['held', 'deferred', 'blocked', 'rejected'].includes(progress.stage))
+          heldBy.push(progress);
         const said = sayProgress(progress, at);
         phrases.push(met || requirement.stage === 'applied' ? said : `${said}; needs ${requirement.stage}`);
       }

@@ -1,8 +1,11 @@
 import type { LedgerStage } from './stages.js';
 import type { ContextProgress, TimelineEntry } from './types.js';
 
-/** Stages that mean the change is in effect in the context. */
-const inEffect = new Set<LedgerStage>(['applied', 'reconciled', 'settled']);
+/**
+ * Stages that mean the change is in effect in the context. `reconciled` is not one of them: it
+ * says the context holds the right data, which a deferral may not let it use yet.
+ */
+const inEffect = new Set<LedgerStage>(['applied', 'settled']);
 const waiting = new Set<LedgerStage>(['held', 'deferred', 'blocked']);
 
 /**
@@ -50,8 +53,12 @@ export function progressOf(
   const own = mine.filter((e) => e.version === version);
   const rejected = own.find((e) => e.stage === 'rejected');
   if (rejected) return { context, stage: 'rejected', since: rejected.at, detail: rejected.detail };
+  const confirmed = reconciled ? { reconciledAt: reconciled.at } : {};
   const waits = mine.filter((e) => waiting.has(e.stage)).sort((a, b) => b.at.localeCompare(a.at))[0];
-  if (waits) return { context, stage: waits.stage, since: waits.at, detail: waits.detail };
+  if (waits)
+    return { context, stage: waits.stage, since: waits.at, detail: { ...waits.detail, ...confirmed } };
+  // Reconciled with no apply on record (e.g. a copy bootstrapped from a snapshot): it holds the data.
+  if (reconciled) return { context, stage: 'reconciled', since: reconciled.at, detail: confirmed };
   const delivered = first(() => true);
   if (delivered) return { context, stage: 'delivered', since: delivered.at, detail: {} };
   return { context, stage: 'pending', detail: {} };
@@ -66,7 +73,8 @@ export function meets(progress: ContextProgress, required: string): boolean {
       return progress.stage === 'applied' || progress.stage === 'reconciled';
     case 'reconciled':
     case 'settled':
-      return progress.stage === 'reconciled';
+      // A deferred (or held) copy can be reconciled: the data is right even if not in use yet.
+      return progress.stage === 'reconciled' || typeof progress.detail.reconciledAt === 'string';
     default:
       return false;
   }

@@ -36,7 +36,7 @@ describe('tidemark status', () => {
     const result = await status('customer/cust-story');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      /^Customer risk address changed v2 \(accepted [^)]+\): billing uses it since \d\d:\d\d \(reconciled\); policy uses it since \d\d:\d\d; claims uses it since \d\d:\d\d; communications uses it since \d\d:\d\d\.\n/,
+      /^Customer risk address changed v2 \(accepted [^)]+\): billing uses it from 1 \w+ \(next-billing-cycle\), copy reconciled; policy uses it since \d\d:\d\d; claims uses it since \d\d:\d\d; communications uses it since \d\d:\d\d\.\n/,
     );
     expect(result.stdout).toMatch(
       /v1 CustomerRegistered, customer\.state, customer\.notice — accepted .*, published /,
@@ -44,7 +44,7 @@ describe('tidemark status', () => {
     expect(result.stdout).toMatch(/Decisions:\n {2}ready {6}send-letter can use/);
     // The demo ends by reconciling Billing, which confirms its copy of this change.
     expect(result.stdout).toMatch(
-      /\bready {6}confirm-address-change can use .*billing uses it since .* \(reconciled\)/,
+      /\bready {6}confirm-address-change can use .*billing uses it from .*, copy reconciled/,
     );
   });
 
@@ -58,7 +58,7 @@ describe('tidemark status', () => {
     };
     expect(body.latestVersion).toBe(2);
     expect(body.versions[1]!.contexts.map((c) => `${c.context}:${c.stage}`)).toEqual([
-      'billing:reconciled',
+      'billing:deferred',
       'policy:applied',
       'claims:applied',
       'communications:applied',

@@ -96,7 +96,11 @@ describe('insurer demo, embedded', () => {
     });
     expect(stages[2]).toMatchObject({ policy: 'applied', claims: 'blocked' });
     expect(stages[3]).toMatchObject({ policy: 'applied', claims: 'applied', billing: 'deferred' });
-    expect(stages[4]).toMatchObject({ billing: 'reconciled' });
+    // Reconciled, but still deferred to the next cycle: the copy is confirmed, not yet in use.
+    expect(stages[4]).toMatchObject({ billing: 'deferred' });
+    expect(report.story[4]!.contexts.find((c) => c.context === 'billing')!.detail.reconciledAt).toEqual(
+      expect.any(String),
+    );
     expect(report.story[1]!.summary).toMatch(
       /^Customer risk address changed v2 \(accepted .*\): billing uses it from 1 \w+ \(next-billing-cycle\); policy holds it: under-review .*; claims: blocked — investigation open; communications uses it since /,
     );

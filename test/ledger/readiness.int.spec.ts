@@ -178,6 +178,40 @@ const cases: readonly Case[] = [
     explanation: /can use .* v2 /,
   },
   {
+    name: 'a deferred copy that reconciliation confirmed meets reconciled, though not yet in use',
+    decision: 'confirm-address-change',
+    given: [
+      {
+        context: 'billing',
+        stage: 'deferred',
+        detail: { until: 'NEXT_CYCLE', calendar: 'next-billing-cycle' },
+      },
+      { context: 'billing', stage: 'reconciled' },
+      { context: 'policy', stage: 'applied' },
+      { context: 'claims', stage: 'applied' },
+      { context: 'communications', stage: 'applied' },
+    ],
+    ready: true,
+    missing: [],
+    explanation: /billing uses it from \d+ \w+ \(next-billing-cycle\), copy reconciled/,
+  },
+  {
+    name: 'the same reconciled deferral does not make the copy applied',
+    decision: 'bill-at-new-address',
+    given: [
+      {
+        context: 'billing',
+        stage: 'deferred',
+        detail: { until: 'NEXT_CYCLE', calendar: 'next-billing-cycle' },
+      },
+      { context: 'billing', stage: 'reconciled' },
+    ],
+    ready: false,
+    missing: ['applied@billing'],
+    heldBy: ['billing:deferred'],
+    explanation: /billing uses it from \d+ \w+ \(next-billing-cycle\), copy reconciled/,
+  },
+  {
     name: 'reconciled is needed, applied is not enough',
     decision: 'confirm-address-change',
     given: [
