@@ -73,6 +73,11 @@ export interface DemoOptions {
    * logical) into the new Policy context.
    */
   readonly legacy?: { readonly connectionString: string };
+  /**
+   * Called with the report while every relay and consumer still runs; the demo stops them
+   * when it returns (`tidemark demo --serve` serves the dashboard until Ctrl-C here).
+   */
+  readonly serve?: (report: DemoReport) => Promise<void>;
   /** Told each step of the narrated customer's story as it happens. */
   readonly onStory?: (step: StoryStep) => void;
 }
@@ -389,15 +394,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         onProgress: progress,
       })
     : undefined;
-  for (const c of Object.values(consumers)) await c.stop();
-  await collector.stop();
-  await commsRelay.stop();
-  await commsLog.close();
-  pullClient.close();
-  billingPullClient.close();
-  await readApi.close();
-  await relay.stop();
-  await log.close();
 
   const events = Number(
     (await db.query<{ n: number }>(`SELECT count(*) AS n FROM "${schemas.profile}".outbox`)).rows[0]!.n,
@@ -442,8 +438,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         )
       ).rows[0]
     : undefined;
-  if (commsDb !== db) await commsDb.close();
-  return {
+  const report: DemoReport = {
     mode: options.mode ?? 'embedded',
     backbone: log.name,
     customers: size.customers,
@@ -469,4 +464,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
         }
       : {}),
   };
+  // The estate is still running: `serve` keeps it so (dashboard, operator actions) until it returns.
+  if (options.serve) await options.serve(report);
+  for (const c of Object.values(consumers)) await c.stop();
+  await collector.stop();
+  await commsRelay.stop();
+  await commsLog.close();
+  pullClient.close();
+  billingPullClient.close();
+  await readApi.close();
+  await relay.stop();
+  await log.close();
+  if (commsDb !== db) await commsDb.close();
+  return report;
 }

@@ -55,7 +55,7 @@ export async function serveDemo(options: DemoServeOptions): Promise<void> {
     options.json
       ? `${JSON.stringify({ dashboard: `${url}/`, operatorToken: operator, viewerToken: viewer })}\n`
       : `\nDashboard: ${url}/\n  operator token: ${operator}\n  viewer token:   ${viewer}\n` +
-          'The demo estate stays open for the dashboard until Ctrl-C.\n',
+          'The estate keeps running: relays and consumers carry out what an operator releases. Ctrl-C stops it.\n',
   );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 describe('tidemark demo --serve', () => {
-  it('keeps the finished estate open behind the control plane on the printed URL until SIGINT', async () => {
+  it('keeps the estate running behind the control plane on the printed URL until SIGINT', async () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', main, 'demo', '--customers', '4', '--changes', '4', '--serve', '0', '--json'],
@@ -45,6 +45,28 @@ describe('tidemark demo --serve', () => {
       expect(me).toEqual({ name: 'demo-operator', role: 'operator' });
       const page = await fetch(served.dashboard);
       expect(page.status).toBe(200);
+      // The estate is live: a replay an operator asks for is carried out by the running consumer.
+      const asked = await fetch(`${served.dashboard}api/consumers/billing/replays`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${served.operatorToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'check the live estate', keys: ['customer/cust-0001'] }),
+      });
+      expect(asked.status).toBe(202);
+      const { id } = (await asked.json()) as { id: number };
+      await expect
+        .poll(
+          async () =>
+            (
+              (await (
+                await fetch(
+                  `${served.dashboard}api/consumers/billing/operations/${id}`,
+                  as(served.viewerToken),
+                )
+              ).json()) as { status: string }
+            ).status,
+          { timeout: 30_000, interval: 200 },
+        )
+        .toBe('done');
     } finally {
       child.kill('SIGINT');
     }

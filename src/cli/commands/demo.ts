@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { openPGlite } from '../../store/pglite/index.js';
 import { openPostgres } from '../../store/pg/index.js';
 import { openDemoNats } from '../../demo/distributed.js';
-import { runDemo } from '../../demo/run.js';
+import { runDemo, type DemoReport } from '../../demo/run.js';
 import { formatDemoReport } from '../../demo/report.js';
 import { progressBar } from '../progress.js';
 import { positiveInteger } from '../options.js';
@@ -75,6 +75,10 @@ export function registerDemo(program: Command): void {
             })
           : await openPGlite(opts.dataDir ? { dataDir: opts.dataDir } : {});
         const bar = progressBar();
+        const print = (report: DemoReport) =>
+          process.stdout.write(
+            opts.json ? `${JSON.stringify(report)}\n` : `${formatDemoReport(report, opts.seed)}\n`,
+          );
         try {
           const report = await runDemo({
             db,
@@ -95,13 +99,21 @@ export function registerDemo(program: Command): void {
               ? () => Promise.resolve(db)
               : () => openPGlite(opts.dataDir ? { dataDir: `${opts.dataDir}-communications` } : {}),
             onProgress: opts.json ? undefined : bar.update,
+            // With --serve the report is printed while the estate still runs, then the dashboard
+            // serves it live (consumers apply what an operator releases) until Ctrl-C.
+            ...(opts.serve
+              ? {
+                  serve: async (running: DemoReport) => {
+                    bar.clear();
+                    print(running);
+                    await serveDemo({ db, port: opts.serve!, json: opts.json });
+                  },
+                }
+              : {}),
           });
           bar.clear();
-          process.stdout.write(
-            opts.json ? `${JSON.stringify(report)}\n` : `${formatDemoReport(report, opts.seed)}\n`,
-          );
+          if (!opts.serve) print(report);
           if (!report.converged) process.exitCode = 1;
-          if (opts.serve) await serveDemo({ db, port: opts.serve, json: opts.json });
         } finally {
           bar.clear();
           await db.close();
