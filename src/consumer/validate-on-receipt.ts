@@ -7,12 +7,13 @@
  */
 import type { Envelope } from '../envelope/types.js';
 import { TidemarkError } from '../errors.js';
+import { isRepairEvent, stateEventType } from '../reconcile/repair-type.js';
 import { claimReferenceOf } from '../schema/claim-check/attributes.js';
 import type { ClaimCheckStore } from '../schema/claim-check/store.js';
 import { minimizeEnvelope } from '../schema/minimize.js';
 import type { SchemaSet } from '../schema/schema-set.js';
 import type { Upcasters } from '../schema/upcast.js';
-import { createEventValidator, type EventValidator } from '../schema/validator.js';
+import { createEventValidator, invalidEvent, type EventValidator } from '../schema/validator.js';
 import type { Sql } from '../store/db.js';
 import type { EntityHandler } from './types.js';
 
@@ -64,10 +65,29 @@ export function createReceiver(options: ReceiveOptions): (tx: Sql, envelope: Env
         { context: { eventId: envelope.id, type: envelope.type } },
       );
     }
+    if (isRepairEvent(envelope)) {
+      validateRepair(options.schemas, envelope);
+      return minimize ? minimizeEnvelope(policy, envelope) : envelope;
+    }
     validate?.(envelope);
     if (options.upcasters) envelope = options.upcasters.upcast(envelope);
     return minimize ? minimizeEnvelope(policy, envelope) : envelope;
   };
+}
+
+/**
+ * A reconciliation repair carries the authority's current state of the entity, read from the
+ * authority, not an event with a schema version of its own. Its data is validated against the
+ * entity's state schema (the latest version of `<entityType>.state`, the type of its state
+ * events) when there is one; otherwise it passes, as the authority's own state. A tombstone carries no data.
+ */
+function validateRepair(schemas: SchemaSet | undefined, envelope: Envelope): void {
+  if (!schemas || envelope.eventkind === 'tombstone') return;
+  const state = schemas.latest(stateEventType(envelope.entitytype));
+  if (!state) return;
+  const target = { ...envelope, type: state.type, schemaversion: state.version };
+  const issues = schemas.validate(target);
+  if (issues.length > 0) throw invalidEvent(target, issues);
 }
 
 /** `handlers` with {@link createReceiver}'s steps in front of each; the handlers themselves when none is set. */

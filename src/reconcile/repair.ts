@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { consumerLockKey } from '../consumer/apply.js';
 import { consumerStatements } from '../consumer/sql.js';
 import type { Consumer } from '../consumer/types.js';
-import { createEnvelope } from '../envelope/create.js';
+import { activeStatuses } from '../dlq/sql.js';
+import { createEnvelope, defaultPartitionKey } from '../envelope/create.js';
 import type { Envelope } from '../envelope/types.js';
 import { TidemarkError, isTidemarkError } from '../errors.js';
 import type { Producer } from '../producer/producer.js';
@@ -182,6 +183,26 @@ export interface RepairAttempt {
   readonly note?: string;
 }
 
+/**
+ * The dead letter a key is parked behind, if any. A repair pushed into a parked key would only
+ * join its queue as another parked dead letter, so the key is left to a person instead.
+ */
+export async function parkedBehind(tools: RepairTools, entityId: string): Promise<RepairAttempt | undefined> {
+  const head = await tools.replicaDb.query<{ id: string }>(
+    `SELECT id FROM ${tools.replicaS}.dead_letters
+      WHERE consumer = $1 AND status IN ${activeStatuses}
+        AND (partition_key = $2 OR (entity_type = $3 AND entity_id = $4))
+      ORDER BY id LIMIT 1`,
+    [tools.consumerName, defaultPartitionKey(tools.entityType, entityId), tools.entityType, entityId],
+  );
+  const id = head.rows[0]?.id;
+  if (id === undefined) return undefined;
+  return {
+    outcome: 'exception',
+    note: `key parked behind dead letter #${id}: repair after the dead letter is settled`,
+  };
+}
+
 /** Brings the authority's current state to the replica through the consumer (rehydrate) or the outbox (republish). */
 export async function sendState(
   tools: RepairTools,
@@ -192,6 +213,8 @@ export async function sendState(
 ): Promise<RepairAttempt> {
   const current = await tools.source!.fetch(entityId);
   if (!current || current.version !== expectedVersion) return { outcome: 'moving' };
+  const parked = await parkedBehind(tools, entityId);
+  if (parked) return parked;
   const id = repairEventId(tools.flow, String(runId), entityId, String(current.version), policy);
   const correlationId = `reconcile:${tools.flow}:${runId}`;
   const undo = await rewindAppliedVersion(tools, entityId, current.version);
@@ -227,6 +250,8 @@ export async function tombstone(
   entityId: string,
   replicaVersion: number,
 ): Promise<RepairAttempt> {
+  const parked = await parkedBehind(tools, entityId);
+  if (parked) return parked;
   const version = replicaVersion + 1;
   const undo = await rewindAppliedVersion(tools, entityId, version);
   const envelope = createEnvelope({

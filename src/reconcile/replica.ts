@@ -3,6 +3,9 @@ import { recordStages } from '../ledger/record.js';
 import type { Sql } from '../store/db.js';
 import { quoteIdentifier } from '../store/identifier.js';
 import { digestStatements, scopeDigests, type ScopeDigests } from './store.js';
+import { repairEventType } from './repair-type.js';
+
+export { repairEventType };
 
 /** What the replica holds for one entity, read back from its projection after an apply. */
 export interface ReplicaRow {
@@ -34,7 +37,6 @@ export interface ReplicaDigests extends ScopeDigests {
 }
 
 /** Event type of the state and tombstone events a reconciliation applies as repairs. */
-export const repairEventType = (entityType: string): string => `${entityType}.reconcile-repair`;
 
 export function replicaDigests(options: ReplicaDigestOptions): ReplicaDigests {
   const scope = scopeDigests('replica', {

@@ -1,5 +1,6 @@
 import { createPostgresLog } from '../../src/backbone/index.js';
 import { createConsumer, type Consumer, type EntityHandler } from '../../src/consumer/index.js';
+import type { ReceiveOptions } from '../../src/consumer/validate-on-receipt.js';
 import { createEnvelope, type Envelope } from '../../src/envelope/index.js';
 import { createProducer, registerAuthority, type Producer } from '../../src/producer/index.js';
 import {
@@ -46,7 +47,17 @@ export interface Estate {
   reconciler(options?: Partial<ReconcilerOptions>): ReturnType<typeof createReconciler>;
 }
 
-export async function createEstate(authority: TestDb, replica: TestDb): Promise<Estate> {
+/** A consumer that validates on receipt, and the schema version the estate's events name. */
+export interface EstateOptions {
+  readonly receive?: ReceiveOptions;
+  readonly schemaVersion?: number;
+}
+
+export async function createEstate(
+  authority: TestDb,
+  replica: TestDb,
+  estateOptions: EstateOptions = {},
+): Promise<Estate> {
   const a = `"${authority.schema}"`;
   const r = `"${replica.schema}"`;
   await authority.db.query(
@@ -110,6 +121,7 @@ export async function createEstate(authority: TestDb, replica: TestDb): Promise<
     handlers: { customer: reconciledHandler(handler, replicaSide) },
     projection: { tables: ['accounts'] },
     retry: { attempts: 1 },
+    ...(estateOptions.receive ? { receive: estateOptions.receive } : {}),
   });
   const source: StateSource = {
     async fetch(id) {
@@ -139,6 +151,7 @@ export async function createEstate(authority: TestDb, replica: TestDb): Promise<
       entityVersion: version,
       id: eventId,
       ...(data ? { data } : {}),
+      ...(estateOptions.schemaVersion ? { schemaVersion: estateOptions.schemaVersion } : {}),
     });
   const rows = async (db: TestDb['db'], table: string) =>
     new Map(
