@@ -7,6 +7,7 @@ import { quoteIdentifier } from '../src/store/identifier.js';
 import { seededRandom } from '../src/util/random.js';
 import { sleep } from '../src/util/wakeup.js';
 import { CONSUMER_GROUP, ENTITY_TYPE } from './workers/config.js';
+import { projectorSchemas } from './workers/schemas.js';
 import {
   AUTHORITY_TABLE,
   FLOW,
@@ -38,6 +39,8 @@ export interface ReplicaDriftResult {
   readonly differingUnexplained?: number;
   /** Keys behind a poison event: their rows legitimately lag, and each should get an exception. */
   readonly poisonedKeys?: number;
+  /** Drifted keys that are also poisoned: reconciliation must leave them to a person, parking nothing. */
+  readonly driftedPoisonedKeys?: number;
   readonly firstUnexplained?: { readonly id: string; readonly authority: string; readonly replica: string };
   readonly reconcileMs?: number;
 }
@@ -50,8 +53,8 @@ export function driftPoint(seed: number, events: number): number {
 
 /**
  * Drifts the projector's table the way nobody sees at the time: plain SQL, no inbox, no digest.
- * Victims are even-numbered keys (poison lands on odd ones only; a poisoned key's drift would
- * collide with its dead letters, see docs/chaos.md), half deleted, half altered.
+ * Victims are any keys, poisoned ones included (reconciliation leaves a key parked behind a dead
+ * letter to a person), half deleted, half altered.
  */
 export async function driftReplica(
   db: Db,
@@ -66,8 +69,12 @@ export async function driftReplica(
   for (;;) {
     ids = (
       await db.query<{ id: string }>(
-        `SELECT id FROM ${s}.${PROJECTION_TABLE} WHERE substring(id from 3)::int % 2 = 0
-         ORDER BY md5(id || $1) LIMIT $2`,
+        // The first victim is a poisoned key when there is one yet, so the overlap is exercised.
+        `SELECT id FROM ${s}.${PROJECTION_TABLE} p
+         ORDER BY id = (SELECT min(o.entity_id) FROM ${s}.outbox o
+                        WHERE (o.envelope -> 'data' ->> 'poison')::boolean
+                          AND EXISTS (SELECT 1 FROM ${s}.${PROJECTION_TABLE} q WHERE q.id = o.entity_id)) DESC NULLS LAST,
+                  md5(id || $1) LIMIT $2`,
         [String(options.seed), victims],
       )
     ).rows.map((r) => r.id);
@@ -99,8 +106,8 @@ export async function reconcileReplica(context: {
   if (!drift) return { status: 'not-run', detail: 'the drift never fired (the run stopped before it)' };
   const s = quoteIdentifier(schema, 'schema name');
   const digests = projectorDigests(schema);
-  // No `receive` validation here, unlike the workers: repair events carry no schemaversion and a
-  // type of their own, so validation on receipt would dead-letter every repair (docs/chaos.md, Findings).
+  // It validates on receipt like the workers: a repair is checked against the entity's state
+  // schema, and the projector registers none, so repairs pass (docs/reconcile.md).
   const consumer = createConsumer({
     name: CONSUMER_GROUP,
     db,
@@ -110,6 +117,7 @@ export async function reconcileReplica(context: {
     projection: { tables: [PROJECTION_TABLE] },
     retry: { attempts: 1 },
     handlers: { [ENTITY_TYPE]: projectorHandler(schema, digests) },
+    receive: { schemas: projectorSchemas() },
   });
   const source = {
     async fetch(id: string) {
@@ -162,6 +170,15 @@ export async function reconcileReplica(context: {
       [FLOW],
     )
   ).rows;
+  const driftedPoisonedKeys = Number(
+    (
+      await db.query<{ n: string }>(
+        `SELECT count(DISTINCT entity_id) AS n FROM ${s}.outbox
+          WHERE (envelope -> 'data' ->> 'poison')::boolean AND entity_id = ANY($1)`,
+        [[...drift.deleted, ...drift.altered]],
+      )
+    ).rows[0]!.n,
+  );
   const poisonedKeys = Number(
     (
       await db.query<{ n: string }>(
@@ -191,6 +208,7 @@ export async function reconcileReplica(context: {
     differingWithException: differing.length - unexplained.length,
     differingUnexplained: unexplained.length,
     poisonedKeys,
+    driftedPoisonedKeys,
     ...(unexplained[0]
       ? {
           firstUnexplained: {

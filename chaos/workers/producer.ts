@@ -7,10 +7,9 @@ import { ledgerDigests, recordAuthority } from './projection.js';
 /**
  * Appends the workload in small transactions at a paced rate: seeded keys, domain events with
  * an amount the authority adds to the key's total (its state, with its digest, in the same
- * transaction), and a poison payload at the configured rate. Poison lands at most once per key,
- * only on odd-numbered keys and never on a key's first version: every poisoned key then has one
- * dead-letter head and a replica row behind it (a `stale` finding for reconciliation), and
- * even-numbered keys are the drift's victims alone (see chaos/reconcile-hook.ts).
+ * transaction), and a poison payload at the configured rate. Poison lands at most once per key
+ * and never on a key's first version: every poisoned key then has one dead-letter head and a
+ * replica row behind it (a finding reconciliation leaves to a person, see chaos/reconcile-hook.ts).
  * A failed transaction (terminated connection) is retried with new choices; the outbox, not this
  * process, is the record of what was committed.
  */
@@ -32,7 +31,7 @@ while (committed < workload.events) {
   const size = Math.min(PER_TRANSACTION, workload.events - committed);
   const picks = Array.from({ length: size }, () => {
     const key = Math.floor(random() * workload.keys);
-    const poison = key % 2 === 1 && seen.has(key) && !poisoned.has(key) && random() < workload.poisonRate;
+    const poison = seen.has(key) && !poisoned.has(key) && random() < workload.poisonRate;
     return { key, poison, amount: 1 + Math.floor(random() * 1_000) };
   });
   try {

@@ -74,10 +74,15 @@ describe.runIf(available)('chaos run (own nats-server, server PostgreSQL, 6 proc
     const drifted = drift.drift!.deleted.length + drift.drift!.altered.length;
     expect(drift.drift!.deleted.length).toBeGreaterThan(0);
     expect(drift.drift!.altered.length).toBeGreaterThan(0);
-    expect(drift.found!.missing + drift.found!.divergent).toBe(drifted);
+    // A drifted key may also be poisoned: it is one finding, left to a person (parked behind its
+    // dead letter), and reconciliation parks nothing new for it.
+    const overlap = drift.driftedPoisonedKeys!;
+    const poisoned = report.verification.poisonKeys;
+    expect(drift.found!.missing + drift.found!.divergent + drift.found!.stale).toBe(
+      drifted + poisoned - overlap,
+    );
     expect(drift.found!.orphan).toBe(0);
-    expect(drift.found!.stale).toBe(report.verification.poisonKeys);
-    expect(drift.outcomes).toEqual({ repaired: drifted, exception: report.verification.poisonKeys });
+    expect(drift.outcomes).toEqual({ repaired: drifted - overlap, exception: poisoned });
     expect(drift.differingUnexplained).toBe(0);
     expect(drift.differingWithException).toBe(report.verification.poisonKeys);
 
