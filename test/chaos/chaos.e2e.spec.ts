@@ -68,7 +68,7 @@ describe.runIf(available)('chaos run (own nats-server, server PostgreSQL, 6 proc
     expect(report.unexpectedExits).toEqual([]);
 
     // Replica drift behind the consumer's back, then ONE reconciliation run: every drifted row
-    // found and repaired, every poisoned key's lag an open exception, nothing else differing.
+    // found, the unpoisoned ones repaired, every poisoned key an open exception, nothing else differing.
     const drift = report.replicaDrift;
     expect(drift.status, drift.detail).toBe('converged');
     const drifted = drift.drift!.deleted.length + drift.drift!.altered.length;
