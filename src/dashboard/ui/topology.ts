@@ -11,8 +11,21 @@ interface Flow {
   lag: number | null;
   deadLetters: { open: number; parked: number; parkedKeys: number } | null;
 }
+interface RelayRow {
+  name: string;
+  relayed: number;
+  backlog: number;
+  horizon?: {
+    held: boolean;
+    waitingRows: number;
+    ageSeconds: number;
+    explanation?: string;
+    holder?: { xid: string; pid: number; since: string; applicationName: string | null; state: string };
+  };
+}
 interface FlowsAnswer {
   backlog: number;
+  relays: RelayRow[];
   flows: Flow[];
   consumers: { consumer: string; lag: number | null; deadLetters: Flow['deadLetters'] }[];
 }
@@ -174,6 +187,7 @@ export async function topologyView(): Promise<HTMLElement> {
         ),
       ),
     ),
+    relaysTable(flows.relays ?? []),
     h('h3', {}, 'Lag over time'),
     h(
       'div',
@@ -186,6 +200,45 @@ export async function topologyView(): Promise<HTMLElement> {
         chart(
           name,
           series((x) => x.consumers[name]),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Relays, and the open transaction holding one back when the server can see it (a running relay). */
+function relaysTable(relays: readonly RelayRow[]): HTMLElement {
+  return h(
+    'div',
+    {},
+    h('h3', {}, 'Relays'),
+    h(
+      'table',
+      { 'data-testid': 'relays' },
+      h(
+        'tr',
+        {},
+        h('th', {}, 'relay'),
+        h('th', {}, 'relayed'),
+        h('th', {}, 'backlog'),
+        h('th', {}, 'horizon'),
+      ),
+      ...relays.map((r) =>
+        h(
+          'tr',
+          { 'data-testid': `relay-${r.name}` },
+          h('td', {}, r.name),
+          h('td', {}, r.relayed),
+          h('td', {}, r.backlog),
+          h(
+            'td',
+            { 'data-testid': `relay-horizon-${r.name}`, class: r.horizon?.held ? 'error' : '' },
+            !r.horizon
+              ? '–'
+              : r.horizon.held
+                ? `held ${Math.round(r.horizon.ageSeconds)} s: ${r.horizon.explanation ?? 'by an open transaction'}`
+                : 'moving',
+          ),
         ),
       ),
     ),
