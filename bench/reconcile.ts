@@ -3,26 +3,14 @@
  * server PostgreSQL. Detection by bucket digests vs a naive full compare of both tables in the
  * same run; repair through the consumer; then runs without drift, which read only bucket digests.
  */
-import { createPostgresLog } from '../src/backbone/index.js';
-import { createConsumer, type EntityHandler } from '../src/consumer/index.js';
-import {
-  authorityDigests,
-  createReconciler,
-  rebuildDigests,
-  reconciledHandler,
-  replicaDigests,
-  type RunReport,
-  type StateRow,
-  type StateSource,
-} from '../src/reconcile/index.js';
+import { createReconciler, rebuildDigests, type RunReport, type StateRow } from '../src/reconcile/index.js';
 import type { Db } from '../src/store/db.js';
 import type { BenchContext, Benchmark } from './lib/benchmark.js';
+import { createCustomerBilling, flow } from './lib/customer-billing.js';
 import { progress } from './lib/log.js';
 import type { BenchReport, TableSection, TargetCheck } from './lib/report.js';
 import type { Target } from './lib/targets.js';
 
-const flow = 'customer-to-billing';
-const fields = ['name', 'address'];
 type Drift = 'none' | 'missing' | 'stale' | 'divergent' | 'orphan';
 
 /** Every 1,000th entity drifts; the classes take turns. Mirrored by the SQL below. */
@@ -133,101 +121,40 @@ async function runOn(target: Target, entities: number): Promise<Figures> {
     progress(
       `${target.label}: loading ${entities} entities on each side (tables, applied versions, digests)`,
     );
-    await authority.query(
-      `CREATE TABLE ${a}.customers (id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL)`,
+    const estate = await createCustomerBilling(
+      { db: authority, schema: authoritySchema.schema },
+      { db: replica, schema: replicaSchema.schema },
     );
     await authority.query(
-      `INSERT INTO ${a}.customers SELECT 'c' || i, 'Customer ' || i, i || ' Street', CASE WHEN ${driftSql('stale')} THEN 2 ELSE 1 END
+      `INSERT INTO ${estate.customers} SELECT 'c' || i, 'Customer ' || i, i || ' Street', CASE WHEN ${driftSql('stale')} THEN 2 ELSE 1 END
        FROM generate_series(1, $1) AS i WHERE NOT ${driftSql('orphan')}`,
       [entities],
     );
     await replica.query(
-      `CREATE TABLE ${r}.accounts (id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL)`,
-    );
-    await replica.query(
-      `INSERT INTO ${r}.accounts SELECT 'c' || i, 'Customer ' || i,
+      `INSERT INTO ${estate.accounts} SELECT 'c' || i, 'Customer ' || i,
          CASE WHEN ${driftSql('stale')} THEN i || ' Old Street' WHEN ${driftSql('divergent')} THEN i || ' WRONG' ELSE i || ' Street' END, 1
        FROM generate_series(1, $1) AS i WHERE NOT ${driftSql('missing')}`,
       [entities],
     );
     await replica.query(
-      `INSERT INTO ${r}.consumer_entities (consumer, entity_type, entity_id, version) SELECT 'billing', 'customer', id, version FROM ${r}.accounts`,
+      `INSERT INTO ${r}.consumer_entities (consumer, entity_type, entity_id, version) SELECT 'billing', 'customer', id, version FROM ${estate.accounts}`,
     );
-    await Promise.all([authority.query(`ANALYZE ${a}.customers`), replica.query(`ANALYZE ${r}.accounts`)]);
-    const authorityDigest = authorityDigests({
-      schema: authoritySchema.schema,
-      entityType: 'customer',
-      context: 'profile',
-      flows: [{ flow, fields }],
-    });
-    await authorityDigest.register(authority);
-    const replicaDigest = replicaDigests({
-      schema: replicaSchema.schema,
-      flow,
-      entityType: 'customer',
-      consumer: 'billing',
-      fields,
-      async read(tx, id, context) {
-        const row = (
-          await tx.query<{ name: string; address: string; version: string }>(
-            `SELECT name, address, version::text FROM ${context.table('accounts')} WHERE id = $1`,
-            [id],
-          )
-        ).rows[0];
-        return row
-          ? { version: Number(row.version), state: { name: row.name, address: row.address } }
-          : undefined;
-      },
-    });
-    await replicaDigest.register(replica);
-    await rebuildDigests(authority, authorityDigest.scopes[0]!, authorityRows(entities));
+    await Promise.all([
+      authority.query(`ANALYZE ${estate.customers}`),
+      replica.query(`ANALYZE ${estate.accounts}`),
+    ]);
+    await rebuildDigests(authority, estate.authorityDigests.scopes[0]!, authorityRows(entities));
     // Earlier runs confirmed the replica; only what a run repairs needs confirming again.
-    await rebuildDigests(replica, replicaDigest, replicaRows(entities), { confirmed: true });
+    await rebuildDigests(replica, estate.replicaDigests, replicaRows(entities), { confirmed: true });
     await Promise.all([authority.query(`ANALYZE ${a}.recon_rows`), replica.query(`ANALYZE ${r}.recon_rows`)]);
 
-    const handler: EntityHandler<{ name: string; address: string }> = {
-      kinds: ['state', 'tombstone'],
-      async apply(tx, event, context) {
-        const accounts = context.table('accounts');
-        if (event.eventkind === 'tombstone') {
-          await tx.query(`DELETE FROM ${accounts} WHERE id = $1`, [event.entityid]);
-          return;
-        }
-        await tx.query(
-          `INSERT INTO ${accounts} (id, name, address, version) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (id) DO UPDATE SET name = $2, address = $3, version = $4`,
-          [event.entityid, event.data!.name, event.data!.address, event.entityversion],
-        );
-      },
-    };
-    const consumer = createConsumer({
-      name: 'billing',
-      db: replica,
-      schema: replicaSchema.schema,
-      backbone: await createPostgresLog({ db: replica, schema: replicaSchema.schema, partitions: 1 }),
-      handlers: { customer: reconciledHandler(handler, replicaDigest) },
-      projection: { tables: ['accounts'] },
-    });
-    const source: StateSource = {
-      async fetch(id) {
-        const row = (
-          await authority.query<{ name: string; address: string; version: string }>(
-            `SELECT name, address, version::text FROM ${a}.customers WHERE id = $1`,
-            [id],
-          )
-        ).rows[0];
-        return row
-          ? { version: Number(row.version), state: { name: row.name, address: row.address } }
-          : undefined;
-      },
-    };
     const reconciler = createReconciler({
       flow,
       authority: { db: authority, schema: authoritySchema.schema },
       replica: { db: replica, schema: replicaSchema.schema },
       repair: 'rehydrate',
-      source,
-      consumer,
+      source: estate.source,
+      consumer: estate.consumer,
       settleMs: 0,
     });
     const rowsOf = (x: RunReport) =>

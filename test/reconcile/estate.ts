@@ -1,27 +1,18 @@
-import { createPostgresLog } from '../../src/backbone/index.js';
-import { createConsumer, type Consumer, type EntityHandler } from '../../src/consumer/index.js';
+import type { Consumer } from '../../src/consumer/index.js';
 import type { ReceiveOptions } from '../../src/consumer/validate-on-receipt.js';
 import { createEnvelope, type Envelope } from '../../src/envelope/index.js';
 import { createProducer, registerAuthority, type Producer } from '../../src/producer/index.js';
 import {
-  authorityDigests,
   createReconciler,
-  reconciledHandler,
-  replicaDigests,
   type AuthorityDigests,
   type ReconcilerOptions,
   type ReplicaDigests,
   type StateSource,
 } from '../../src/reconcile/index.js';
+import { createCustomerBilling, flow, type Customer } from '../../bench/lib/customer-billing.js';
 import type { TestDb } from '../support/services.js';
 
-export const flow = 'customer-to-billing';
-export const fields = ['name', 'address'];
-
-export interface Customer {
-  readonly name: string;
-  readonly address: string;
-}
+export { fields, flow, type Customer } from '../../bench/lib/customer-billing.js';
 
 /**
  * A small two-context estate for reconciliation: the profile context owns customers (its own
@@ -58,84 +49,14 @@ export async function createEstate(
   replica: TestDb,
   estateOptions: EstateOptions = {},
 ): Promise<Estate> {
-  const a = `"${authority.schema}"`;
-  const r = `"${replica.schema}"`;
-  await authority.db.query(
-    `CREATE TABLE ${a}.customers (id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL)`,
-  );
-  await replica.db.query(
-    `CREATE TABLE ${r}.accounts (id text PRIMARY KEY, name text NOT NULL, address text NOT NULL, version bigint NOT NULL)`,
-  );
-  await registerAuthority(authority.db, { entityType: 'customer', context: 'profile' }, authority.schema);
-  const producer = createProducer({ context: 'profile', schema: authority.schema, notify: false });
-  const digests = authorityDigests({
-    schema: authority.schema,
-    entityType: 'customer',
-    context: 'profile',
-    flows: [{ flow, fields }],
-  });
-  await digests.register(authority.db);
-  const replicaSide = replicaDigests({
-    schema: replica.schema,
-    flow,
-    entityType: 'customer',
-    consumer: 'billing',
-    fields,
-    async read(tx, id, context) {
-      const row = (
-        await tx.query<{ name: string; address: string; version: string }>(
-          `SELECT name, address, version::text FROM ${context.table('accounts')} WHERE id = $1`,
-          [id],
-        )
-      ).rows[0];
-      return row
-        ? { version: Number(row.version), state: { name: row.name, address: row.address } }
-        : undefined;
-    },
-  });
-  await replicaSide.register(replica.db);
-  const buggy = new Set<string>();
-  const handler: EntityHandler<Customer> = {
-    kinds: ['state', 'tombstone'],
-    async apply(tx, event, context) {
-      const accounts = context.table('accounts');
-      if (event.eventkind === 'tombstone') {
-        await tx.query(`DELETE FROM ${accounts} WHERE id = $1`, [event.entityid]);
-        return;
-      }
-      const data = event.data!;
-      const address = buggy.has(event.entityid) ? data.address.toUpperCase() : data.address;
-      await tx.query(
-        `INSERT INTO ${accounts} (id, name, address, version) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET name = $2, address = $3, version = $4`,
-        [event.entityid, data.name, address, event.entityversion],
-      );
-    },
-  };
-  const backbone = await createPostgresLog({ db: replica.db, schema: replica.schema, partitions: 1 });
-  const consumer = createConsumer({
-    name: 'billing',
-    db: replica.db,
-    schema: replica.schema,
-    backbone,
-    handlers: { customer: reconciledHandler(handler, replicaSide) },
-    projection: { tables: ['accounts'] },
+  const billing = await createCustomerBilling(authority, replica, {
     retry: { attempts: 1 },
     ...(estateOptions.receive ? { receive: estateOptions.receive } : {}),
   });
-  const source: StateSource = {
-    async fetch(id) {
-      const row = (
-        await authority.db.query<{ name: string; address: string; version: string }>(
-          `SELECT name, address, version::text FROM ${a}.customers WHERE id = $1`,
-          [id],
-        )
-      ).rows[0];
-      return row
-        ? { version: Number(row.version), state: { name: row.name, address: row.address } }
-        : undefined;
-    },
-  };
+  const { customers, accounts, consumer, source } = billing;
+  const digests = billing.authorityDigests;
+  await registerAuthority(authority.db, { entityType: 'customer', context: 'profile' }, authority.schema);
+  const producer = createProducer({ context: 'profile', schema: authority.schema, notify: false });
   const envelopeOf = (
     kind: 'state' | 'tombstone',
     id: string,
@@ -167,9 +88,9 @@ export async function createEstate(
     producer,
     consumer,
     authorityDigests: digests,
-    replicaDigests: replicaSide,
+    replicaDigests: billing.replicaDigests,
     source,
-    buggy,
+    buggy: billing.buggy,
     write: (id, customer) =>
       authority.db.transaction(async (tx) => {
         const appended = await producer.append(
@@ -178,7 +99,7 @@ export async function createEstate(
           { kind: 'state', data: customer },
         );
         await tx.query(
-          `INSERT INTO ${a}.customers (id, name, address, version) VALUES ($1, $2, $3, $4)
+          `INSERT INTO ${customers} (id, name, address, version) VALUES ($1, $2, $3, $4)
            ON CONFLICT (id) DO UPDATE SET name = $2, address = $3, version = $4`,
           [id, customer.name, customer.address, appended.version],
         );
@@ -188,7 +109,7 @@ export async function createEstate(
     remove: (id) =>
       authority.db.transaction(async (tx) => {
         const appended = await producer.append(tx, { type: 'customer', id }, { kind: 'tombstone' });
-        await tx.query(`DELETE FROM ${a}.customers WHERE id = $1`, [id]);
+        await tx.query(`DELETE FROM ${customers} WHERE id = $1`, [id]);
         await digests.forget(tx, id);
         return envelopeOf('tombstone', id, appended.version, appended.eventId);
       }),
@@ -197,8 +118,8 @@ export async function createEstate(
       const bad = outcomes.find((o) => o.kind === 'dead-lettered');
       if (bad) throw new Error(`delivery dead-lettered: ${bad.reason}`);
     },
-    authorityRows: () => rows(authority.db, `${a}.customers`),
-    replicaRows: () => rows(replica.db, `${r}.accounts`),
+    authorityRows: () => rows(authority.db, customers),
+    replicaRows: () => rows(replica.db, accounts),
     reconciler: (options = {}) =>
       createReconciler({
         flow,
