@@ -18,7 +18,7 @@ import { rebuildProjection } from './rebuild.js';
 import { consumerStatements } from './sql.js';
 import { operationRunner } from './operations.js';
 import { operationsChannel } from '../operations/requests.js';
-import type { Consumer, ConsumerOptions, Logger, Outcome, RepairResult } from './types.js';
+import type { Consumer, ConsumerOptions, ConsumerProgress, Logger, Outcome, RepairResult } from './types.js';
 import { receivingHandlers } from './validate-on-receipt.js';
 import { traceDelivery } from '../obs/tracing.js';
 import { createGapHealer } from './gap-healing.js';
@@ -87,6 +87,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let batchesInHand = 0;
   let inHandSince: number | undefined;
   let lastProgressAt: number | undefined;
+  let failing: ConsumerProgress['failing'];
   const tracked = async (messages: readonly BackboneMessage[]): Promise<void> => {
     if (batchesInHand++ === 0) inHandSince = Date.now();
     try {
@@ -97,7 +98,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   };
 
   const emit = (outcomes: Outcome[]): Outcome[] => {
-    if (outcomes.length > 0) lastProgressAt = Date.now();
+    if (outcomes.length > 0) {
+      lastProgressAt = Date.now();
+      failing = undefined;
+    }
     for (const outcome of outcomes) options.onOutcome?.(outcome);
     return outcomes;
   };
@@ -181,6 +185,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         const entity = `${envelope.entitytype}/${envelope.entityid}@${envelope.entityversion}`;
         if (!isRetryable(error) || tries >= maxAttempts)
           return emit([await deadLetter(envelope, error, tries)]);
+        failing = {
+          entity,
+          tries,
+          error: (error instanceof Error ? error.message : String(error)).slice(0, 500),
+          at: new Date().toISOString(),
+        };
         logger.warn(
           { consumer: name, eventId: envelope.id, entity, tries, err: error },
           'apply failed; retrying',
@@ -377,6 +387,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       batchesInHand,
       ...(inHandSince === undefined ? {} : { inHandSince: new Date(inHandSince).toISOString() }),
       ...(lastProgressAt === undefined ? {} : { lastProgressAt: new Date(lastProgressAt).toISOString() }),
+      ...(failing ? { failing } : {}),
     }),
     async heldCount() {
       return Number((await db.query<{ held: number }>(sql.heldCount, [name])).rows[0]?.held ?? 0);

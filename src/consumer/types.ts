@@ -145,6 +145,16 @@ export interface ConsumerProgress {
   readonly inHandSince?: string;
   /** When an event last finished (applied, duplicate, held, ignored, dead-lettered or parked). */
   readonly lastProgressAt?: string;
+  /**
+   * The latest failed attempt of an event being retried now; gone once any event finishes. Says
+   * why a stalled consumer is stuck when its retries keep failing.
+   */
+  readonly failing?: {
+    readonly entity: string;
+    readonly tries: number;
+    readonly error: string;
+    readonly at: string;
+  };
 }
 
 export interface RepairResult {

@@ -4,6 +4,7 @@ import type { Metrics } from '../obs/index.js';
 import type { Db } from '../store/db.js';
 import type { Topology } from '../topology/model.js';
 import type { Principal, Role } from './auth.js';
+import type { ConsumerDiagnosis } from './consumer-progress.js';
 import type { GroupLagReader, LagSample, RelayView } from './progress.js';
 import type { FieldAllowLists } from './redact.js';
 import type { ConsumerDirectory } from './stores.js';
@@ -22,6 +23,8 @@ export interface ServerContext {
   readonly fields: FieldAllowLists | undefined;
   readonly lagSamples: () => readonly LagSample[];
   readonly sampleLag: () => Promise<LagSample>;
+  /** Each consumer's progress and stall diagnosis (one when named; unknown name: 404). */
+  readonly diagnoseConsumers: (only?: string) => Promise<ConsumerDiagnosis[]>;
   /** Run before each /metrics scrape (picks up relays that started since). */
   readonly beforeScrape: () => Promise<void>;
 }

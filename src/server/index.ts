@@ -3,3 +3,4 @@ export { hashToken, parseTokenSpec, type Principal, type Role, type TokenConfig 
 export type { ConsumerStore } from './stores.js';
 export type { GroupLagReader, LagSample, RelayView } from './progress.js';
 export type { FieldAllowLists } from './redact.js';
+export type { ConsumerDiagnosis, RunningConsumer } from './consumer-progress.js';

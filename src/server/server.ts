@@ -37,6 +37,9 @@ import { operationRoutes } from './routes/operations.js';
 import { reconciliationRoutes } from './routes/reconciliation.js';
 import { systemRoutes } from './routes/system.js';
 import { consumerDirectory, type ConsumerStore } from './stores.js';
+import { diagnoseConsumer, type RunningConsumer } from './consumer-progress.js';
+import { consumerProgressRoutes } from './routes/consumer-progress.js';
+import { defaultStallAfterMs } from '../obs/stall.js';
 import { assertWellFormed } from './well-formed.js';
 
 export interface ServerOptions {
@@ -52,6 +55,13 @@ export interface ServerOptions {
    * `db`/`schema`.
    */
   readonly consumers?: readonly ConsumerStore[];
+  /**
+   * Running consumers whose progress (batches in hand, failing retries) the server reports, with
+   * the stall verdict of `consumerStall`; default: what the database shows (postgres-log only).
+   */
+  readonly runningConsumers?: readonly RunningConsumer[];
+  /** No event finished for this long while having work: stalled (default 60 s, as the metric). */
+  readonly stallAfterMs?: number;
   /** Running relays to report; default: read relay checkpoints in `db`/`schema`. */
   readonly relays?: readonly RelayView[];
   /** Consumer-group lag; default: the postgres-log backbone in `db`/`schema`. `false`: none. */
@@ -115,6 +125,37 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
   const consumers = consumerDirectory(consumerStores, { db, schema }, options.validateEdit);
   const relays = options.relays ? async () => options.relays! : checkpointRelays(db, schema);
   const groupLag = options.groupLag === false ? undefined : (options.groupLag ?? postgresLogLag(db, schema));
+  const running = new Map<string, RunningConsumer>();
+  for (const consumer of options.runningConsumers ?? []) {
+    if (typeof consumer?.name !== 'string' || consumer.name === '' || running.has(consumer.name)) {
+      throw new TidemarkError(
+        'TM_INVALID_ARGUMENT',
+        `runningConsumers: each needs a distinct non-empty name, got ${JSON.stringify(consumer?.name)}`,
+      );
+    }
+    running.set(consumer.name, consumer);
+  }
+  const stallAfterMs = positive('stallAfterMs', options.stallAfterMs, defaultStallAfterMs);
+  const diagnoseConsumers = async (only?: string) => {
+    const names = [
+      ...new Set([...(topology?.flows ?? []).map((f) => f.consumer), ...consumers.names, ...running.keys()]),
+    ];
+    if (only !== undefined && !names.includes(only)) consumers.get(only);
+    return Promise.all(
+      (only === undefined ? names : [only]).map((name) =>
+        diagnoseConsumer({
+          name,
+          running: running.get(name),
+          store: consumers.names.includes(name) ? consumers.get(name) : undefined,
+          groupLag,
+          // Only the embedded postgres-log keeps its offsets and heartbeats where the server reads.
+          log: options.groupLag === undefined ? { db, quotedSchema } : undefined,
+          stallAfterMs,
+          memberTimeoutMs: 10_000,
+        }),
+      ),
+    );
+  };
   const ledger = options.ledger ?? createLedger({ db, schema, ...(topology ? { topology } : {}) });
 
   const ownMetrics = !options.metrics;
@@ -273,6 +314,7 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
     lagSamples: history.samples,
     beforeScrape: watchRelays,
     sampleLag,
+    diagnoseConsumers,
   };
   systemRoutes(app, ctx);
   estateRoutes(app, ctx);
@@ -280,6 +322,7 @@ export async function createServer(options: ServerOptions): Promise<ControlPlane
   operationRoutes(app, ctx);
   auditRoutes(app, ctx);
   reconciliationRoutes(app, ctx);
+  consumerProgressRoutes(app, ctx);
   // Long-poll status (?waitFor=applied@billing) and the SSE stream of stage changes, for viewers.
   await app.register(async (scope) => {
     scope.addHook('onRoute', (route) => {
