@@ -17,6 +17,7 @@ import type {
   Topology,
 } from './model.js';
 import { didYouMean, listOf } from './suggest.js';
+import { buildBackbone, type BackboneKind } from './backbone.js';
 
 /** The document as the schema guarantees it after defaults (see schema.ts). */
 export interface TopologyDocument {
@@ -38,12 +39,15 @@ export interface TopologyDocument {
       when?: string;
       description: string;
     }[];
+    fields?: string[];
+    pii: string[];
     description: string;
   }[];
   decisions: { name: string; entityType: string; requires: string[]; cutOff?: string; description: string }[];
   calendars: { name: string; cron?: string; description: string }[];
   conditions: { name: string; description: string }[];
   reconciliation: { flow: string; every?: string; cron?: string; repair: RepairPolicy }[];
+  backbone: { kind: BackboneKind; url?: string; name: string; partitions?: number };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -87,6 +91,8 @@ export function buildTopology(doc: TopologyDocument): Topology {
     tier: f.tier,
     ...(f.maxStalenessMs === undefined ? {} : { maxStalenessMs: f.maxStalenessMs }),
     rules: f.rules.map(rule),
+    ...(f.fields === undefined ? {} : { fields: [...new Set(f.fields)] }),
+    pii: [...new Set(f.pii)],
     description: f.description,
   }));
   const decisions: Decision[] = doc.decisions.map((d) => ({
@@ -124,6 +130,7 @@ export function buildTopology(doc: TopologyDocument): Topology {
     calendars,
     conditions,
     reconciliation,
+    backbone: buildBackbone(doc.backbone),
     authorityOf(entityType) {
       const owner = authority.get(entityType);
       if (owner === undefined) throw new UnknownEntityTypeError(entityType, [...authority.keys()]);

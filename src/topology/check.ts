@@ -1,8 +1,10 @@
 import { cronProblem } from './cron.js';
 import type { Path, TopologyIssue } from './issues.js';
 import { formatPath } from './issues.js';
+import { allowListIssues } from './fields-check.js';
 import { authorityStages, ruleKinds, stages } from './model.js';
 import { didYouMean, listOf } from './suggest.js';
+import { backboneIssues } from './backbone.js';
 
 /*
  * The semantic checks of a topology document: everything that relates one part of the file to
@@ -243,6 +245,7 @@ export function checkTopology(document: unknown): TopologyIssue[] {
       conditionRef(at('rules', r, 'blocked-when'), rule['blocked-when']);
       if (kinds.includes('hold')) conditionRef(at('rules', r, 'when'), rule.when);
     }
+    for (const issue of allowListIssues(at(), name, item)) issues.push(issue);
   }
   const receivers = (type: string) =>
     [...flowByTarget.entries()]
@@ -378,5 +381,6 @@ export function checkTopology(document: unknown): TopologyIssue[] {
     }
   }
 
+  issues.push(...backboneIssues(document));
   return issues;
 }

@@ -1,10 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { TidemarkError } from '../errors.js';
 import type { Topology } from './model.js';
-import { parseTopology, TopologyInvalidError, type TopologyResult } from './parse.js';
+import {
+  parseTopology,
+  TopologyInvalidError,
+  type ParseTopologyOptions,
+  type TopologyResult,
+} from './parse.js';
 
 /** Reads a topology file and validates it; a missing file is `TM_TOPOLOGY_NOT_FOUND`. */
-export async function readTopologyFile(path: string): Promise<TopologyResult> {
+export async function readTopologyFile(
+  path: string,
+  options: ParseTopologyOptions = {},
+): Promise<TopologyResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -19,12 +27,12 @@ export async function readTopologyFile(path: string): Promise<TopologyResult> {
     }
     throw cause;
   }
-  return parseTopology(text, path);
+  return parseTopology(text, path, options);
 }
 
 /** Reads and validates a topology file; throws {@link TopologyInvalidError} listing every error. */
-export async function loadTopology(path: string): Promise<Topology> {
-  const result = await readTopologyFile(path);
+export async function loadTopology(path: string, options: ParseTopologyOptions = {}): Promise<Topology> {
+  const result = await readTopologyFile(path, options);
   if (!result.valid) throw new TopologyInvalidError(path, result.errors);
   return result.topology;
 }

@@ -6,6 +6,7 @@ export type { TopologyIssue, Path } from './issues.js';
 export { TopologySchema } from './schema.js';
 export { starterTopology } from './starter.js';
 export { repairPolicies, stages, strategies, tiers } from './model.js';
+export { backboneKinds, type BackboneKind, type BackboneSetting } from './backbone.js';
 export type {
   Calendar,
   Condition,

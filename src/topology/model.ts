@@ -1,3 +1,5 @@
+import type { BackboneSetting } from './backbone.js';
+
 /**
  * The validated topology: what `parseTopology` returns once a `tidemark.yaml` has no errors.
  * Every value is frozen; defaults are filled in, so readers never deal with a missing field.
@@ -75,6 +77,14 @@ export interface Flow {
   /** Only for the `bounded` tier: the oldest a local copy may be before a read fetches. */
   readonly maxStalenessMs?: number;
   readonly rules: readonly ConsumerRule[];
+  /**
+   * The consumer's field allow-list (dotted paths such as `address.city`); absent: every field
+   * except those its schemas tag `x-pii`. A flow with a list makes its consumer restricted: the
+   * relay sends it a minimized copy of each event and never the full one (docs/schema.md).
+   */
+  readonly fields?: readonly string[];
+  /** The PII-tagged fields of `fields` this consumer is explicitly allowed (the opt-in). */
+  readonly pii: readonly string[];
   readonly description: string;
 }
 
@@ -124,6 +134,8 @@ export interface Topology {
   readonly calendars: readonly Calendar[];
   readonly conditions: readonly Condition[];
   readonly reconciliation: readonly ReconciliationSchedule[];
+  /** Which backbone carries the events (default: postgres-log, no url). */
+  readonly backbone: BackboneSetting;
   /** The authority context of an entity type; throws `TM_UNKNOWN_ENTITY_TYPE` for an undeclared type. */
   authorityOf(entityType: string): string;
   /** Flows whose consumer is `context`, in file order (empty for an unknown context). */

@@ -2,6 +2,8 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } fr
 import { TidemarkError } from '../errors.js';
 import { buildTopology, type TopologyDocument } from './build.js';
 import { checkTopology } from './check.js';
+import { fieldSchemaIssues } from './fields-check.js';
+import type { SchemaLookup } from '../schema/schema-set.js';
 import { formatPath, type TopologyIssue } from './issues.js';
 import type { Topology } from './model.js';
 import { schemaIssues } from './schema.js';
@@ -15,6 +17,14 @@ export interface TopologyError {
   readonly path: string;
   /** What is wrong and how to fix it. */
   readonly message: string;
+}
+
+export interface ParseTopologyOptions {
+  /**
+   * The registered event schemas: with them, each flow's `fields` must name fields the entity
+   * type's schemas declare, and fields they tag `x-pii` need the flow's `pii` opt-in.
+   */
+  readonly schemas?: SchemaLookup;
 }
 
 export type TopologyResult =
@@ -73,7 +83,11 @@ function offsetOf(doc: Document, issue: TopologyIssue): number {
  * the source in errors. Every error is returned (YAML syntax errors first stop the rest, since
  * the document cannot be trusted then), sorted by line and column.
  */
-export function parseTopology(text: string, file = 'tidemark.yaml'): TopologyResult {
+export function parseTopology(
+  text: string,
+  file = 'tidemark.yaml',
+  options: ParseTopologyOptions = {},
+): TopologyResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number, path: string, message: string): TopologyError => {
@@ -117,7 +131,11 @@ export function parseTopology(text: string, file = 'tidemark.yaml'): TopologyRes
     return invalid([at(0, '', `cannot read the document: ${(cause as Error).message}`)]);
   }
 
-  const issues = [...schemaIssues(data), ...checkTopology(data)];
+  const issues = [
+    ...schemaIssues(data),
+    ...checkTopology(data),
+    ...(options.schemas ? fieldSchemaIssues(data, options.schemas) : []),
+  ];
   if (issues.length > 0) {
     return invalid(issues.map((issue) => at(offsetOf(doc, issue), formatPath(issue.path), issue.message)));
   }

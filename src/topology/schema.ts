@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { TopologyIssue, Path } from './issues.js';
 import { repairPolicies, strategies, tiers } from './model.js';
 import { didYouMean, listOf } from './suggest.js';
+import { BackboneSchema } from './backbone.js';
 
 /*
  * The shape of `tidemark.yaml` as a JSON Schema (TypeBox), with defaults. Shape only: rules that
@@ -58,6 +59,14 @@ const RuleSchema = Type.Object(
   },
 );
 
+/** A field path of an event's data, as allow-lists write it (`address.postcode`). */
+const FieldPath = (description: string) =>
+  Type.String({
+    pattern: '^[A-Za-z_$][A-Za-z0-9_$-]*(\\.[A-Za-z_$][A-Za-z0-9_$-]*)*$',
+    maxLength: 200,
+    description,
+  });
+
 const FlowSchema = Type.Object(
   {
     name: Name('the flow name'),
@@ -74,6 +83,26 @@ const FlowSchema = Type.Object(
       }),
     ),
     rules: Type.Array(RuleSchema, { default: [], description: 'a list of consumer rules' }),
+    fields: Type.Optional(
+      Type.Array(
+        FieldPath(
+          'a field path of the entity type’s event data, names joined by dots (e.g. address.postcode)',
+        ),
+        {
+          minItems: 1,
+          description:
+            'a list of the fields this consumer may receive, e.g. [customerId, address.city]; leave it out to send every field but PII',
+        },
+      ),
+    ),
+    pii: Type.Array(
+      FieldPath('a field path from this flow’s fields that the schema tags x-pii (e.g. email)'),
+      {
+        default: [],
+        description:
+          'a list of PII-tagged fields from fields that this consumer is explicitly allowed, e.g. [email]',
+      },
+    ),
     description: Description,
   },
   {
@@ -163,11 +192,12 @@ export const TopologySchema = Type.Object(
     calendars: list(CalendarSchema, 'calendars'),
     conditions: list(ConditionSchema, 'conditions'),
     reconciliation: list(ScheduleSchema, 'reconciliation schedules'),
+    backbone: BackboneSchema,
   },
   {
     additionalProperties: false,
     description:
-      'a mapping with contexts, entityTypes, flows, decisions, calendars, conditions, reconciliation',
+      'a mapping with contexts, entityTypes, flows, decisions, calendars, conditions, reconciliation, backbone',
   },
 );
 

@@ -25,6 +25,26 @@ describe.skipIf(!available)('tidemark serve', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** `tidemark serve` on this suite's schema and topology, with `args` after them. */
+  const serve = (...args: string[]) =>
+    spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        main,
+        'serve',
+        '--db',
+        postgresUrl,
+        '--schema',
+        t.schema,
+        '--topology',
+        join(dir, 'tidemark.yaml'),
+        ...args,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+
   it('prints a token hash for --token', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--hash-token', 's3cret']);
     let out = '';
@@ -35,26 +55,7 @@ describe.skipIf(!available)('tidemark serve', () => {
 
   it('refuses a --fields file that is not consumer → entity type → field list, naming the entry', async () => {
     await writeFile(join(dir, 'fields.json'), JSON.stringify({ billing: { customer: 'address' } }));
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        main,
-        'serve',
-        '--db',
-        postgresUrl,
-        '--schema',
-        t.schema,
-        '--topology',
-        join(dir, 'tidemark.yaml'),
-        '--token',
-        `ann:viewer:${hashToken('x')}`,
-        '--fields',
-        join(dir, 'fields.json'),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = serve('--token', `ann:viewer:${hashToken('x')}`, '--fields', join(dir, 'fields.json'));
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise((resolve) => child.once('exit', resolve));
@@ -63,26 +64,12 @@ describe.skipIf(!available)('tidemark serve', () => {
   });
 
   it('serves the API on the printed address with hashed tokens until SIGTERM', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        main,
-        'serve',
-        '--db',
-        postgresUrl,
-        '--schema',
-        t.schema,
-        '--topology',
-        join(dir, 'tidemark.yaml'),
-        '--token',
-        `ann:viewer:${hashToken('ann-token')}`,
-        '--port',
-        String(20_000 + Math.floor(Math.random() * 20_000)),
-        '--json',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const child = serve(
+      '--token',
+      `ann:viewer:${hashToken('ann-token')}`,
+      '--port',
+      String(20_000 + Math.floor(Math.random() * 20_000)),
+      '--json',
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     let stderr = '';

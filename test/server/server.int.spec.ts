@@ -9,6 +9,9 @@ describe('control plane over an embedded estate', () => {
   let estate: Estate;
   let server: ControlPlane;
   let parkedHead: { id: number; consumer: string };
+  /** A POST through the in-process server, sent as `headers` says. */
+  const post = (url: string, headers: Record<string, string>, payload: string | object) =>
+    server.app.inject({ method: 'POST', url, headers, payload });
 
   beforeAll(async () => {
     estate = await startEstate();
@@ -152,11 +155,8 @@ describe('control plane over an embedded estate', () => {
   });
 
   it('refuses operator actions to a viewer with 403 and changes nothing', async () => {
-    const res = await server.app.inject({
-      method: 'POST',
-      url: `/api/consumers/billing/dead-letters/${parkedHead.id}/skip`,
-      headers: asViewer,
-      payload: { reason: 'trying my luck' },
+    const res = await post(`/api/consumers/billing/dead-letters/${parkedHead.id}/skip`, asViewer, {
+      reason: 'trying my luck',
     });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({
@@ -174,12 +174,11 @@ describe('control plane over an embedded estate', () => {
 
   it('needs a reason for an operator action', async () => {
     for (const payload of [{}, { reason: '' }, { reason: 42 }, { reason: 'ok', extra: 1 }]) {
-      const res = await server.app.inject({
-        method: 'POST',
-        url: `/api/consumers/billing/dead-letters/${parkedHead.id}/retry`,
-        headers: asOperator,
+      const res = await post(
+        `/api/consumers/billing/dead-letters/${parkedHead.id}/retry`,
+        asOperator,
         payload,
-      });
+      );
       expect(res.statusCode).toBe(400);
       expect(res.json().code).toBe('TM_REQUEST_INVALID');
       expect(res.json().detail).toMatch(/reason|additional/);
@@ -209,39 +208,25 @@ describe('control plane over an embedded estate', () => {
 
   it('refuses malformed JSON, a non-JSON body and a body over the limit', async () => {
     const url = `/api/consumers/billing/dead-letters/${parkedHead.id}/retry`;
-    const bad = await server.app.inject({
-      method: 'POST',
-      url,
-      headers: { ...asOperator, 'content-type': 'application/json' },
-      payload: '{"reason": ',
-    });
+    const bad = await post(url, { ...asOperator, 'content-type': 'application/json' }, '{"reason": ');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('TM_REQUEST_INVALID');
-    const text = await server.app.inject({
-      method: 'POST',
-      url,
-      headers: { ...asOperator, 'content-type': 'text/plain' },
-      payload: 'reason=because',
-    });
+    const text = await post(url, { ...asOperator, 'content-type': 'text/plain' }, 'reason=because');
     expect(text.statusCode).toBe(415);
     expect(text.json().code).toBe('TM_UNSUPPORTED_MEDIA_TYPE');
-    const huge = await server.app.inject({
-      method: 'POST',
+    const huge = await post(
       url,
-      headers: { ...asOperator, 'content-type': 'application/json' },
-      payload: JSON.stringify({ reason: 'x'.repeat(2 * 1024 * 1024) }),
-    });
+      { ...asOperator, 'content-type': 'application/json' },
+      JSON.stringify({ reason: 'x'.repeat(2 * 1024 * 1024) }),
+    );
     expect(huge.statusCode).toBe(413);
     expect(huge.json().code).toBe('TM_PAYLOAD_TOO_LARGE');
   });
 
   it('retries a parked head for an operator, audits it, and the key un-parks', async () => {
     estate.heal();
-    const res = await server.app.inject({
-      method: 'POST',
-      url: `/api/consumers/billing/dead-letters/${parkedHead.id}/retry`,
-      headers: asOperator,
-      payload: { reason: 'address parser fixed in 1.4' },
+    const res = await post(`/api/consumers/billing/dead-letters/${parkedHead.id}/retry`, asOperator, {
+      reason: 'address parser fixed in 1.4',
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().status).toBe('retry');
@@ -264,20 +249,14 @@ describe('control plane over an embedded estate', () => {
 
   it('records a replay request (audited) and refuses an inverted range', async () => {
     const url = '/api/consumers/communications/replays';
-    const inverted = await server.app.inject({
-      method: 'POST',
-      url,
-      headers: asOperator,
-      payload: { reason: 'rebuild contacts', fromPosition: 10, toPosition: 2 },
+    const inverted = await post(url, asOperator, {
+      reason: 'rebuild contacts',
+      fromPosition: 10,
+      toPosition: 2,
     });
     expect(inverted.statusCode).toBe(400);
     expect(inverted.json().detail).toMatch(/invalid replay range/);
-    const ok = await server.app.inject({
-      method: 'POST',
-      url,
-      headers: asOperator,
-      payload: { reason: 'contacts lost rows', fromPosition: 0 },
-    });
+    const ok = await post(url, asOperator, { reason: 'contacts lost rows', fromPosition: 0 });
     expect(ok.statusCode).toBe(202);
     const request = ok.json();
     expect(request).toMatchObject({ consumer: 'communications', kind: 'replay', requestedBy: 'olga' });
@@ -330,33 +309,18 @@ describe('control plane over an embedded estate', () => {
     ).json();
     expect(open.exceptions.map((e: { id: number }) => e.id)).toEqual([Number(exception)]);
 
-    const denied = await server.app.inject({
-      method: 'POST',
-      url: `${base}/exceptions/${exception}/assign`,
-      headers: asViewer,
-      payload: { reason: 'I will look' },
-    });
+    const denied = await post(`${base}/exceptions/${exception}/assign`, asViewer, { reason: 'I will look' });
     expect(denied.statusCode).toBe(403);
-    const assigned = await server.app.inject({
-      method: 'POST',
-      url: `${base}/exceptions/${exception}/assign`,
-      headers: asOperator,
-      payload: { reason: 'taking it', note: 'address differs in billing' },
+    const assigned = await post(`${base}/exceptions/${exception}/assign`, asOperator, {
+      reason: 'taking it',
+      note: 'address differs in billing',
     });
     expect(assigned.json()).toMatchObject({ status: 'investigating', assignee: 'olga' });
-    const resolved = await server.app.inject({
-      method: 'POST',
-      url: `${base}/exceptions/${exception}/resolve`,
-      headers: asOperator,
-      payload: { reason: 'billing corrected by hand' },
+    const resolved = await post(`${base}/exceptions/${exception}/resolve`, asOperator, {
+      reason: 'billing corrected by hand',
     });
     expect(resolved.json()).toMatchObject({ status: 'resolved', resolution: 'billing corrected by hand' });
-    const unknown = await server.app.inject({
-      method: 'POST',
-      url: `${base}/exceptions/999999/resolve`,
-      headers: asOperator,
-      payload: { reason: 'nothing' },
-    });
+    const unknown = await post(`${base}/exceptions/999999/resolve`, asOperator, { reason: 'nothing' });
     expect(unknown.statusCode).toBe(404);
     const audit = (await server.app.inject({ url: '/api/audit?limit=2', headers: asViewer })).json().audit;
     expect(audit.map((a: { action: string }) => a.action)).toEqual([

@@ -78,7 +78,7 @@ describe('parseTopology', () => {
         column: 1,
         path: '',
         message:
-          'expected a mapping with contexts, entityTypes, flows, decisions, calendars, conditions, reconciliation, got a list',
+          'expected a mapping with contexts, entityTypes, flows, decisions, calendars, conditions, reconciliation, backbone, got a list',
       },
     ]);
   });

@@ -21,7 +21,7 @@ const rows: [string, string, Expected[]][] = [
         path: 'flow',
         message:
           "unknown field 'flow'; allowed fields: version, contexts, entityTypes, flows, decisions, calendars, " +
-          "conditions, reconciliation — did you mean 'flows'?",
+          "conditions, reconciliation, backbone — did you mean 'flows'?",
       },
     ],
   ],
@@ -34,7 +34,7 @@ const rows: [string, string, Expected[]][] = [
         path: 'flows[0].colour',
         message:
           "unknown field 'colour'; allowed fields: name, entityType, source, consumer, strategy, tier, " +
-          'maxStalenessMs, rules, description',
+          'maxStalenessMs, rules, fields, pii, description',
       },
     ],
   ],
