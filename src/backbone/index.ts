@@ -24,3 +24,4 @@ export {
   type FaultCounts,
   type FaultyBackbone,
 } from './faults.js';
+export { openBackbone, resolveBackboneUrl, type BackboneRuntime, type BackboneTiming } from './select.js';

@@ -1,7 +1,8 @@
 import { TidemarkError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import type { BackboneSetting } from '../topology/backbone.js';
-import { environmentReference } from '../topology/backbone.js';
+import { backboneKinds, environmentReference } from '../topology/backbone.js';
+import { didYouMean } from '../topology/suggest.js';
 import type { Backbone } from './backbone.js';
 
 /*
@@ -74,7 +75,10 @@ export function resolveBackboneUrl(
  * Opens the backbone a topology names. Every adapter checks its server at start-up: an
  * unreachable broker or refused credentials fail here, naming the address and the fix.
  */
-export async function openBackbone(setting: BackboneSetting, runtime: BackboneRuntime = {}): Promise<Backbone> {
+export async function openBackbone(
+  setting: BackboneSetting,
+  runtime: BackboneRuntime = {},
+): Promise<Backbone> {
   const t = runtime.timing ?? {};
   const retry = {
     ...(t.retryBaseMs === undefined ? {} : { retryBaseMs: t.retryBaseMs }),
@@ -166,7 +170,7 @@ export async function openBackbone(setting: BackboneSetting, runtime: BackboneRu
       const kind = (setting as { kind: unknown }).kind;
       throw new TidemarkError(
         'TM_INVALID_ARGUMENT',
-        `unknown backbone kind '${String(kind)}'; use one of postgres-log, nats-jetstream, rabbitmq, redis-streams`,
+        `unknown backbone kind '${String(kind)}'; use one of ${backboneKinds.join(', ')}${didYouMean(String(kind), backboneKinds)}`,
       );
     }
   }

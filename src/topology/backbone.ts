@@ -46,7 +46,8 @@ export const BackboneSchema = Type.Object(
     url: Type.Optional(
       Type.String({
         minLength: 1,
-        description: "the broker's address, e.g. amqp://guest:guest@127.0.0.1:5672/ or ${TIDEMARK_BROKER_URL}",
+        description:
+          "the broker's address, e.g. amqp://guest:guest@127.0.0.1:5672/ or ${TIDEMARK_BROKER_URL}",
       }),
     ),
     name: Type.String({

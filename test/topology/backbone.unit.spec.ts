@@ -73,7 +73,11 @@ describe('topology: backbone setting', () => {
       yaml(...estate, 'backbone:', '  kind: postgres-log', '  url: postgres://127.0.0.1/app'),
     );
     expect(errors).toEqual([
-      { line: 10, path: 'backbone.url', message: expect.stringMatching(/^postgres-log .* takes no url: remove url/) },
+      {
+        line: 10,
+        path: 'backbone.url',
+        message: expect.stringMatching(/^postgres-log .* takes no url: remove url/),
+      },
     ]);
   });
 
@@ -94,7 +98,9 @@ describe('topology: backbone setting', () => {
       [12, 'backbone.partitions'],
       [13, 'backbone.servers'],
     ]);
-    expect(errors[2]!.message).toMatch(/unknown field 'servers'; allowed fields: kind, url, name, partitions/);
+    expect(errors[2]!.message).toMatch(
+      /unknown field 'servers'; allowed fields: kind, url, name, partitions/,
+    );
   });
 
   it('expects a mapping, not a bare kind', () => {
