@@ -37,9 +37,9 @@ export function consumerStall(
     stuckForMs,
     explanation:
       `consumer '${name}' has had ${progress.batchesInHand} batch${progress.batchesInHand === 1 ? '' : 'es'} ` +
-      `in hand since ${progress.inHandSince} and finished no event for ${Math.round(stuckForMs / 1000)} s ` +
+      `in hand since ${progress.inHandSince} and finished no event for ${Math.round(stuckForMs / 1000)} s` +
       (progress.failing
         ? `: handler failing on ${progress.failing.entity} (attempt ${progress.failing.tries}): ${progress.failing.error}`
-        : '(a handler waiting on a lock or a slow call, or an event failing its retries)'),
+        : ' (a handler waiting on a lock or a slow call, or an event failing its retries)'),
   };
 }

@@ -1,5 +1,6 @@
 /// <reference lib="dom" />
 import { api } from './api.js';
+import { consumerProgress, consumersTable } from './consumers.js';
 import { h, s } from './dom.js';
 
 interface Flow {
@@ -138,10 +139,11 @@ function chart(title: string, points: { at: number; value: number }[]): HTMLElem
 }
 
 export async function topologyView(): Promise<HTMLElement> {
-  const [topology, flows, history] = await Promise.all([
+  const [topology, flows, history, consumers] = await Promise.all([
     api<TopologyAnswer>('/api/topology'),
     api<FlowsAnswer>('/api/flows'),
     api<{ samples: Sample[] }>('/api/lag/history'),
+    consumerProgress(),
   ]);
   const names = [...new Set(history.samples.flatMap((x) => Object.keys(x.consumers)))];
   const series = (pick: (x: Sample) => number | undefined) =>
@@ -187,7 +189,7 @@ export async function topologyView(): Promise<HTMLElement> {
         ),
       ),
     ),
-    relaysTable(flows.relays ?? []),
+    h('div', { class: 'side-by-side' }, relaysTable(flows.relays ?? []), consumersTable(consumers)),
     h('h3', {}, 'Lag over time'),
     h(
       'div',
