@@ -1,41 +1,13 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ControlPlane } from '../../src/server/index.js';
+import { buildDashboard, hasChromium, openBrowser, screenshots, signIn } from '../support/dashboard.js';
 import { waitUntil } from '../support/wait.js';
 import { asViewer, operatorToken, startEstate, tokens, viewerToken, type Estate } from '../server/estate.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const screenshots = fileURLToPath(new URL('../../test-output/dashboard/', import.meta.url));
-
-/** A headless Debian Chromium with a profile of its own, as the CI machine runs it. */
-async function openBrowser(profiles: string[]): Promise<BrowserContext> {
-  const profile = await mkdtemp(join(tmpdir(), 'tidemark-chromium-'));
-  profiles.push(profile);
-  return chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    viewport: { width: 1280, height: 900 },
-  });
-}
-
-async function signIn(page: Page, base: string, token: string): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.getByTestId('token').fill(token);
-  await page.getByTestId('sign-in').click();
-  await page
-    .getByTestId('who')
-    .getByText(/\((viewer|operator)\)/)
-    .waitFor({ timeout: 15_000 });
-}
-
-describe.skipIf(!existsSync(chromiumPath))('dashboard in headless Chromium', () => {
+describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
   let estate: Estate;
   let server: ControlPlane;
   let base: string;
@@ -45,13 +17,7 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard in headless Chromium', () 
   const browsers: BrowserContext[] = [];
 
   beforeAll(async () => {
-    built = await mkdtemp(join(tmpdir(), 'tidemark-dashboard-'));
-    // The same Vite build `npm run build` runs, into a directory of this test's own.
-    await build({
-      configFile: fileURLToPath(new URL('../../src/dashboard/vite.config.ts', import.meta.url)),
-      build: { outDir: built, emptyOutDir: true },
-      logLevel: 'error',
-    });
+    built = await buildDashboard('tidemark-dashboard-');
     await mkdir(screenshots, { recursive: true });
     estate = await startEstate();
     server = await createServer({

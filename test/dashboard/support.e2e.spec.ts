@@ -1,20 +1,14 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ControlPlane } from '../../src/server/index.js';
 import { recordStages } from '../../src/ledger/index.js';
 import { quoteIdentifier } from '../../src/store/identifier.js';
+import { buildDashboard, hasChromium, launchChromium, screenshots, signIn } from '../support/dashboard.js';
 import { startEstate, tokens, viewerToken, type Estate } from '../server/estate.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const screenshots = fileURLToPath(new URL('../../test-output/dashboard/', import.meta.url));
-
-describe.skipIf(!existsSync(chromiumPath))('dashboard support view in headless Chromium', () => {
+describe.skipIf(!hasChromium)('dashboard support view in headless Chromium', () => {
   let estate: Estate;
   let server: ControlPlane;
   let base: string;
@@ -22,12 +16,7 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard support view in headless C
   let browser: Browser;
 
   beforeAll(async () => {
-    built = await mkdtemp(join(tmpdir(), 'tidemark-dashboard-support-'));
-    await build({
-      configFile: fileURLToPath(new URL('../../src/dashboard/vite.config.ts', import.meta.url)),
-      build: { outDir: built, emptyOutDir: true },
-      logLevel: 'error',
-    });
+    built = await buildDashboard('tidemark-dashboard-support-');
     await mkdir(screenshots, { recursive: true });
     estate = await startEstate();
     server = await createServer({
@@ -38,10 +27,7 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard support view in headless C
       dashboardDir: built,
     });
     base = await server.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -53,10 +39,7 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard support view in headless C
   it('a viewer watches a customer’s badges change live as the address change matures', async () => {
     await estate.change('c-9', '9 Quay Lane');
     const page = await browser.newPage();
-    await page.goto(`${base}/`);
-    await page.getByTestId('token').fill(viewerToken);
-    await page.getByTestId('sign-in').click();
-    await page.getByTestId('who').getByText('(viewer)').waitFor({ timeout: 15_000 });
+    await signIn(page, base, viewerToken, '(viewer)');
     await page.getByTestId('nav-support').click();
     await page.getByTestId('support-customer').fill('c-9');
     await page.getByTestId('support-open').click();
@@ -95,10 +78,7 @@ describe.skipIf(!existsSync(chromiumPath))('dashboard support view in headless C
 
   it('an unknown customer gets a clear message, not badges', async () => {
     const page = await browser.newPage();
-    await page.goto(`${base}/`);
-    await page.getByTestId('token').fill(viewerToken);
-    await page.getByTestId('sign-in').click();
-    await page.getByTestId('who').getByText('(viewer)').waitFor({ timeout: 15_000 });
+    await signIn(page, base, viewerToken, '(viewer)');
     await page.goto(`${base}/#/support/nobody-here`);
     await page.getByTestId('support-error').waitFor({ timeout: 15_000 });
     expect(await page.getByTestId('badge-everywhere').count()).toBe(0);
