@@ -16,6 +16,7 @@ import { openPGliteTarget, openPostgresTarget, type Target, type TargetKey } fro
 import { backboneBenchmark } from './backbone.js';
 import { cdcBenchmark } from './cdc.js';
 import { compareBenchmark } from './compare.js';
+import { consumerBenchmark } from './consumer.js';
 import { pullBenchmark } from './pull.js';
 import { reconcileBenchmark } from './reconcile.js';
 import { relayBenchmark } from './relay.js';
@@ -25,6 +26,7 @@ const benchmarks: Readonly<Record<string, Benchmark>> = {
   relay: relayBenchmark,
   backbone: backboneBenchmark,
   compare: compareBenchmark,
+  consumer: consumerBenchmark,
   reconcile: reconcileBenchmark,
   cdc: cdcBenchmark,
   pull: pullBenchmark,

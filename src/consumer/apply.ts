@@ -57,7 +57,7 @@ export interface ApplierSetup {
 }
 
 /** What a handler's rules made of the change: in effect now, or waiting in a stated way. */
-interface RuleOutcome {
+export interface RuleOutcome {
   stage: LedgerStage;
   detail?: Readonly<Record<string, unknown>>;
 }
@@ -73,12 +73,14 @@ function settledMeanwhile(deadLetterId: number): TidemarkError {
   );
 }
 
-export function createApplier(setup: ApplierSetup) {
-  const { name, s, handlers, table, lockKey } = setup;
-  const sql = consumerStatements(s);
-  const dlq = deadLetterStatements(s);
-
-  async function runHandler(tx: Sql, envelope: Envelope, attempt: number): Promise<RuleOutcome> {
+/**
+ * Runs the entity type's handler with the rule context (hold, defer, block, reject) and says
+ * which stage the event reached. Recording the applied version is the caller's part: the
+ * per-event path writes it at once, the batch path once per entity.
+ */
+export function createHandlerRunner(setup: ApplierSetup) {
+  const { name, handlers, table } = setup;
+  return async function runRules(tx: Sql, envelope: Envelope, attempt: number): Promise<RuleOutcome> {
     const handler = handlers[envelope.entitytype];
     if (!handler) {
       throw new TidemarkError(
@@ -103,6 +105,18 @@ export function createApplier(setup: ApplierSetup) {
       reject: (reason, detail) => wait('rejected', { ...detail, reason }),
     };
     await handler.apply(tx, envelope, context);
+    return outcome;
+  };
+}
+
+export function createApplier(setup: ApplierSetup) {
+  const { name, s, lockKey } = setup;
+  const sql = consumerStatements(s);
+  const dlq = deadLetterStatements(s);
+
+  const runRules = createHandlerRunner(setup);
+  async function runHandler(tx: Sql, envelope: Envelope, attempt: number): Promise<RuleOutcome> {
+    const outcome = await runRules(tx, envelope, attempt);
     await tx.query(sql.setApplied, [name, envelope.entitytype, envelope.entityid, envelope.entityversion]);
     return outcome;
   }

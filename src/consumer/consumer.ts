@@ -10,6 +10,7 @@ import { deadLetterStatements, dlqChannel } from '../dlq/sql.js';
 import { backoffDelay } from '../util/backoff.js';
 import { Wakeup, sleep } from '../util/wakeup.js';
 import { consumerLockKey, createApplier, type ApplyRequest, type ApplyResult } from './apply.js';
+import { createBatchApplier } from './batch-apply.js';
 import { localLedgerSink } from '../ledger/sink.js';
 import type { StageRecord } from '../ledger/stages.js';
 import { projectionTables } from './projection.js';
@@ -44,7 +45,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const sink =
     options.ledger === false ? undefined : (options.ledger ?? localLedgerSink({ context: name, schema }));
   const handlers = receivingHandlers(options.handlers, options.receive);
-  const applyOne = createApplier({
+  const applierSetup = {
     name,
     consumer: name,
     s,
@@ -52,7 +53,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     table: projection?.live ?? projectionTables(name, [], schema).live,
     lockKey: consumerLockKey(name),
     ledgerContext: sink?.context ?? name,
-  });
+  };
+  const applyOne = createApplier(applierSetup);
+  const applyBatch = createBatchApplier(applierSetup, applyOne);
   const recordLedger = async (tx: Sql, stages: readonly StageRecord[]): Promise<void> => {
     if (sink && stages.length > 0) await sink.write(tx, stages);
   };
@@ -270,8 +273,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     let results: ApplyResult[];
     try {
       results = await db.transaction(async (tx) => {
-        const out: ApplyResult[] = [];
-        for (const request of requests) out.push(await applyOne(tx, request));
+        const out = await applyBatch(tx, requests);
         await recordLedger(
           tx,
           out.flatMap((r) => r.stages),
@@ -368,6 +370,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       unlisten = [];
     },
     handle,
+    handleBatch,
     repair,
     rebuild: (rebuildOptions = {}) =>
       rebuildProjection({

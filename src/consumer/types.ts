@@ -1,4 +1,4 @@
-import type { Backbone, Subscription } from '../backbone/backbone.js';
+import type { Backbone, BackboneMessage, Subscription } from '../backbone/backbone.js';
 import type { Envelope, EventKind } from '../envelope/types.js';
 import type { Db, Sql } from '../store/db.js';
 import type { BackoffOptions } from '../util/backoff.js';
@@ -180,6 +180,13 @@ export interface Consumer {
   stop(): Promise<void>;
   /** Processes one event as if delivered by the backbone (tests, replays, tools). */
   handle(event: unknown, attempt?: number): Promise<Outcome[]>;
+  /**
+   * Processes an ordered batch of one partition as the backbone hands it over (custom
+   * transports, tests): the whole batch in one transaction when it can, otherwise event by
+   * event with retries. Outcomes go to `onOutcome`; it rejects only when the batch must be
+   * delivered again (the database failed), never for a failing event (that one is dead-lettered).
+   */
+  handleBatch(messages: readonly BackboneMessage[]): Promise<void>;
   /**
    * Moves the dead-letter queues an operator released (retry, skip, edit): each such key's
    * queued events are applied in order until one fails again. A started consumer does this
