@@ -2,10 +2,10 @@ import type { Backbone } from '../backbone/backbone.js';
 import { createPostgresLog } from '../backbone/postgres-log/index.js';
 import { withFaults, type FaultCounts } from '../backbone/faults.js';
 import { createConsumer } from '../consumer/consumer.js';
-import type { Outcome } from '../consumer/types.js';
+import type { Consumer, Outcome } from '../consumer/types.js';
 import { createProducer } from '../producer/producer.js';
 import { registerAuthority } from '../producer/authorities.js';
-import { createRelay } from '../relay/relay.js';
+import { createRelay, type Relay } from '../relay/relay.js';
 import type { Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
 import { sleep } from '../util/wakeup.js';
@@ -77,9 +77,18 @@ export interface DemoOptions {
    * Called with the report while every relay and consumer still runs; the demo stops them
    * when it returns (`tidemark demo --serve` serves the dashboard until Ctrl-C here).
    */
-  readonly serve?: (report: DemoReport) => Promise<void>;
+  readonly serve?: (report: DemoReport, estate: RunningEstate) => Promise<void>;
   /** Told each step of the narrated customer's story as it happens. */
   readonly onStory?: (step: StoryStep) => void;
+}
+
+/** What still runs while `serve` is called, for a control plane to report on. */
+export interface RunningEstate {
+  /** Customer Profile's relay, in the demo's database. */
+  readonly relay: Relay;
+  /** Communications' relay of its ledger stages, in its own database. */
+  readonly communicationsRelay: { readonly relay: Relay; readonly db: Db; readonly schema: string };
+  readonly consumers: readonly Consumer[];
 }
 
 export interface ContextReport {
@@ -465,7 +474,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
       : {}),
   };
   // The estate is still running: `serve` keeps it so (dashboard, operator actions) until it returns.
-  if (options.serve) await options.serve(report);
+  if (options.serve) {
+    await options.serve(report, {
+      relay,
+      communicationsRelay: { relay: commsRelay, db: commsDb, schema: commsSchema },
+      consumers: Object.values(consumers),
+    });
+  }
   for (const c of Object.values(consumers)) await c.stop();
   await collector.stop();
   await commsRelay.stop();

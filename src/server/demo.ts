@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { demoSchemas } from '../demo/run.js';
+import { demoSchemas, type RunningEstate } from '../demo/run.js';
 import { TidemarkError } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { parseTopology, starterTopology } from '../topology/index.js';
 import { hashToken } from './auth.js';
+import type { RelayView } from './progress.js';
 import { createServer } from './server.js';
+import type { ConsumerStore } from './stores.js';
 
 export interface DemoServeOptions {
   /** The demo's database, still open, with its demo_* schemas. */
@@ -13,6 +15,11 @@ export interface DemoServeOptions {
   readonly port: string | true;
   readonly json?: boolean;
   readonly write?: (line: string) => void;
+  /**
+   * The demo's running relays and consumers: the dashboard then shows each relay's read horizon
+   * and each consumer's progress and stalls as they report them, not only what the database keeps.
+   */
+  readonly estate?: RunningEstate;
 }
 
 /**
@@ -31,7 +38,7 @@ export async function serveDemo(options: DemoServeOptions): Promise<void> {
     );
   }
   // Consumer contexts whose demo schema lives in this database (one may have a database of its own).
-  const consumers: { name: string; schema: string }[] = [];
+  const consumers: ConsumerStore[] = [];
   for (const [key, schema] of Object.entries(demoSchemas)) {
     if (schema === demoSchemas.profile) continue;
     const found = await options.db.query<{ table: string | null }>(`SELECT to_regclass($1)::text AS table`, [
@@ -39,6 +46,23 @@ export async function serveDemo(options: DemoServeOptions): Promise<void> {
     ]);
     if (found.rows[0]?.table) consumers.push({ name: key === 'comms' ? 'communications' : key, schema });
   }
+  const estate = options.estate;
+  // Communications keeps its dead letters in a database of its own when embedded.
+  if (estate && !consumers.some((c) => c.name === 'communications')) {
+    const { db, schema } = estate.communicationsRelay;
+    consumers.push({ name: 'communications', db, schema });
+  }
+  const relays: RelayView[] | undefined = estate && [
+    estate.relay,
+    // Both relays keep the default cursor name, each in its own schema: tell them apart.
+    {
+      name: 'communications-stages',
+      status: async () => ({
+        ...(await estate.communicationsRelay.relay.status()),
+        name: 'communications-stages',
+      }),
+    },
+  ];
   const parsed = parseTopology(starterTopology);
   const server = await createServer({
     db: options.db,
@@ -49,6 +73,8 @@ export async function serveDemo(options: DemoServeOptions): Promise<void> {
       { name: 'demo-viewer', role: 'viewer', sha256: hashToken(viewer) },
     ],
     consumers,
+    ...(relays ? { relays } : {}),
+    ...(estate ? { runningConsumers: estate.consumers } : {}),
   });
   const url = await server.listen({ host: '127.0.0.1', port });
   write(

@@ -43,6 +43,30 @@ describe('tidemark demo --serve', () => {
       expect(entities.entities.length).toBeGreaterThanOrEqual(4);
       const me = await (await fetch(`${served.dashboard}api/me`, as(served.operatorToken))).json();
       expect(me).toEqual({ name: 'demo-operator', role: 'operator' });
+      // The running relays are reported, with their read horizon (a checkpoint alone has none).
+      const relays = (await (
+        await fetch(`${served.dashboard}api/relays`, as(served.viewerToken))
+      ).json()) as {
+        relays: { name: string; horizon?: { held: boolean } }[];
+      };
+      expect(relays.relays.map((r) => [r.name, r.horizon?.held])).toEqual([
+        ['default', false],
+        ['communications-stages', false],
+      ]);
+      // So are the running consumers: their progress as they report it, none stalled.
+      const progress = (await (
+        await fetch(`${served.dashboard}api/consumers/progress`, as(served.viewerToken))
+      ).json()) as {
+        consumers: { consumer: string; source: string; stalled: boolean | null; deadLetters: unknown }[];
+      };
+      expect(
+        progress.consumers.map((c) => [c.consumer, c.source, c.stalled, c.deadLetters !== null]).sort(),
+      ).toEqual([
+        ['billing', 'running', false, true],
+        ['claims', 'running', false, true],
+        ['communications', 'running', false, true],
+        ['policy', 'running', false, true],
+      ]);
       const page = await fetch(served.dashboard);
       expect(page.status).toBe(200);
       // The estate is live: a replay an operator asks for is carried out by the running consumer.

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { openPGlite } from '../../store/pglite/index.js';
 import { openPostgres } from '../../store/pg/index.js';
 import { openDemoNats } from '../../demo/distributed.js';
-import { runDemo, type DemoReport } from '../../demo/run.js';
+import { runDemo, type DemoReport, type RunningEstate } from '../../demo/run.js';
 import { formatDemoReport } from '../../demo/report.js';
 import { progressBar } from '../progress.js';
 import { positiveInteger } from '../options.js';
@@ -103,10 +103,10 @@ export function registerDemo(program: Command): void {
             // serves it live (consumers apply what an operator releases) until Ctrl-C.
             ...(opts.serve
               ? {
-                  serve: async (running: DemoReport) => {
+                  serve: async (running: DemoReport, estate: RunningEstate) => {
                     bar.clear();
                     print(running);
-                    await serveDemo({ db, port: opts.serve!, json: opts.json });
+                    await serveDemo({ db, port: opts.serve!, json: opts.json, estate });
                   },
                 }
               : {}),
