@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,14 +32,21 @@ const portOpen = (port: number) =>
   });
 
 /**
- * The run's own nats-server: own port, own store directory, restartable with its stream intact.
- * NATS 2.9 has no `sync_interval`, so the server acknowledges before it fsyncs; restarts here
- * are graceful (SIGTERM flushes the store), which is what a routine restart or upgrade does.
+ * A nats-server of its own (the chaos run's, or a test's): own port, own store directory,
+ * restartable with its stream intact. NATS 2.9 has no `sync_interval`, so the server
+ * acknowledges before it fsyncs; restarts here are graceful (SIGTERM flushes the store), which is
+ * what a routine restart or upgrade does. The tests use it too (test/support/nats-server.ts), so
+ * chaos never depends on test code.
  */
-export class ChaosNatsServer {
-  readonly storeDir = mkdtempSync(join(tmpdir(), 'tidemark-chaos-nats-'));
+export class OwnNatsServer {
+  readonly storeDir: string;
   #port = 0;
   #process: ChildProcess | undefined;
+
+  /** `name` tells whose store directory it is, in the temporary directory. */
+  constructor(name = 'nats') {
+    this.storeDir = mkdtempSync(join(tmpdir(), `tidemark-${name}-`));
+  }
 
   get url(): string {
     return `127.0.0.1:${this.#port}`;
@@ -79,3 +87,10 @@ export class ChaosNatsServer {
     rmSync(this.storeDir, { recursive: true, force: true });
   }
 }
+
+/** Whether the nats-server binary is there, so suites needing it can skip where it is not. */
+export const natsServerInstalled = (): Promise<boolean> =>
+  access(natsServerBinary).then(
+    () => true,
+    () => false,
+  );

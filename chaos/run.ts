@@ -14,7 +14,7 @@ import {
   type BackboneBattery,
   type BadInputResult,
 } from './bad-input.js';
-import { ChaosNatsServer, natsServerBinary } from './nats-server.js';
+import { OwnNatsServer, natsServerBinary } from './nats-server.js';
 import type { ChaosOptions } from './options.js';
 import { driftPoint, driftReplica, reconcileReplica, type ReplicaDrift } from './reconcile-hook.js';
 import type { ChaosReport, FiredFault } from './report.js';
@@ -45,7 +45,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
   // Every worker connection carries this prefix; pg_terminate_backend matches nothing else.
   const workerApplicationName = `tidemark-chaos-${runId}-w`;
   const began = Date.now();
-  const nats = new ChaosNatsServer();
+  const nats = new OwnNatsServer('chaos-nats');
   const supervisor = new Supervisor();
   let db: Db | undefined;
   try {
@@ -262,7 +262,7 @@ export async function runChaos(options: ChaosOptions, hooks: RunHooks = {}): Pro
 
 interface FaultTargets {
   readonly supervisor: Supervisor;
-  readonly nats: ChaosNatsServer;
+  readonly nats: OwnNatsServer;
   readonly db: Db;
   readonly schema: string;
   readonly workerApplicationName: string;
