@@ -1,8 +1,6 @@
 import type { Sql } from '../store/db.js';
 import type { StageRecord } from './stages.js';
 
-const columns = 13;
-
 /**
  * NOTIFY channel on which new ledger stages of one schema wake waiters (`waitFor`). The
  * payload is a JSON array of `[entityType, entityId]` pairs, or `*` (re-check everything)
@@ -23,9 +21,11 @@ export const ledgerPayloadLimit = 7_000;
  */
 export async function recordStages(tx: Sql, s: string, records: readonly StageRecord[]): Promise<void> {
   if (records.length === 0) return;
-  const params: unknown[] = [];
-  const rows = records.map((r, i) => {
-    params.push(
+  // One array per column: the statement text stays the same for every batch size, so it is
+  // prepared once per connection instead of parsed and planned for each batch.
+  const columns: unknown[][] = Array.from({ length: 13 }, () => []);
+  for (const r of records) {
+    const values = [
       r.entityType,
       r.entityId,
       r.version,
@@ -39,28 +39,30 @@ export async function recordStages(tx: Sql, s: string, records: readonly StageRe
       r.correlationId ?? null,
       r.causationId ?? null,
       JSON.stringify(r.detail ?? {}),
-    );
-    const p = (k: number) => `$${i * columns + k}`;
-    return `(${p(1)}, ${p(2)}, ${p(3)}::bigint, ${p(4)}, ${p(5)}, coalesce(${p(6)}::timestamptz, now()), ${p(7)},
-      ${p(8)}::uuid, ${p(9)}::timestamptz, ${p(10)}::timestamptz, ${p(11)}, ${p(12)}, ${p(13)}::jsonb)`;
-  });
+    ];
+    values.forEach((value, i) => columns[i]!.push(value));
+  }
   // One notification per statement, only when a stage is new; delivered at commit, so a waiter
   // never hears of a stage it cannot read yet.
   const channel = ledgerChannel(s.slice(1, -1).replaceAll('""', '"'));
-  params.push(channel);
-  const c = `$${records.length * columns + 1}`;
   await tx.query(
     `WITH inserted AS (
      INSERT INTO ${s}.ledger_stages (entity_type, entity_id, entity_version, context, stage, at, authority,
        event_id, event_time, effective_time, correlation_id, causation_id, detail)
-     VALUES ${rows.join(', ')}
+     SELECT entity_type, entity_id, entity_version, context, stage, coalesce(at, now()), authority,
+       event_id, event_time, effective_time, correlation_id, causation_id, detail
+     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
+       $8::uuid[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::jsonb[])
+       WITH ORDINALITY AS u(entity_type, entity_id, entity_version, context, stage, at, authority,
+         event_id, event_time, effective_time, correlation_id, causation_id, detail, ord)
+     ORDER BY ord
      ON CONFLICT (entity_type, entity_id, entity_version, context, stage) DO NOTHING
      RETURNING entity_type, entity_id),
      keys AS (SELECT json_agg(DISTINCT jsonb_build_array(entity_type, entity_id))::text AS payload
        FROM inserted HAVING count(*) > 0)
-     SELECT pg_notify(${c}::text, CASE WHEN octet_length(payload) > ${ledgerPayloadLimit} THEN '*' ELSE payload END)
+     SELECT pg_notify($14::text, CASE WHEN octet_length(payload) > ${ledgerPayloadLimit} THEN '*' ELSE payload END)
      FROM keys`,
-    params,
+    [...columns, channel],
   );
 }
 
