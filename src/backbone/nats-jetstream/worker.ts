@@ -1,20 +1,14 @@
 import type { LimitFunction } from 'p-limit';
 import type { BackboneMessage, BatchHandler, SubscribeOptions } from '../backbone.js';
 import type { Envelope } from '../../envelope/types.js';
-import { backoffDelay } from '../../util/backoff.js';
-import { Wakeup } from '../../util/wakeup.js';
+import { runPartitionWorker, type PartitionWorker as LeasedWorker } from '../shared/worker.js';
 import type { NatsSession } from './connect.js';
 import type { Lease } from './leases.js';
 import type { NatsJetStreamConfig } from './options.js';
 import { prepareConsumer, type PartitionConsumerSpec } from './partition-consumer.js';
 import { createPuller, type PulledMessage } from './pull.js';
 
-export interface PartitionWorker {
-  readonly partition: number;
-  readonly lease: Lease;
-  /** Takes no new batch, waits for the one in flight to be settled, then ends. */
-  stop(): Promise<void>;
-}
+export type PartitionWorker = LeasedWorker<Lease>;
 
 export interface WorkerArgs {
   readonly session: NatsSession;
@@ -55,8 +49,6 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
   const { session, config, spec, partition, lease, handler, limit, options } = args;
   const batchSize = options.batchSize ?? 100;
   const puller = createPuller(session.nc, spec.stream, spec.name, config.requestTimeoutMs);
-  const wakeup = new Wakeup();
-  let running = true;
 
   const toMessage = (m: PulledMessage): BackboneMessage => ({
     envelope: decode(m.data),
@@ -65,26 +57,14 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
     deliveryAttempt: m.deliveryCount,
   });
 
-  const loop = (async () => {
+  return runPartitionWorker(partition, lease, config, async (worker) => {
     let prepared = false;
     let resync = false;
     let expectFirst: number | undefined;
     let failures = 0;
-    const pauseFor = (ms: number) => wakeup.wait(ms);
-    const backoff = () =>
-      pauseFor(
-        backoffDelay(Math.max(1, failures), {
-          baseDelayMs: config.retryBaseMs,
-          maxDelayMs: config.retryMaxMs,
-        }),
-      );
 
-    while (running) {
-      // Pull only while the lease is certainly ours; the member's heartbeat renews it.
-      if (performance.now() >= lease.validUntil) {
-        await pauseFor(Math.min(100, config.heartbeatMs));
-        continue;
-      }
+    while (worker.running) {
+      if (await worker.awaitLease()) continue;
       if (!prepared || resync) {
         try {
           await prepareConsumer(session.jsm, config, spec, resync);
@@ -93,7 +73,7 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
           expectFirst = undefined;
         } catch {
           failures += 1;
-          await backoff();
+          await worker.backoff(failures);
           continue;
         }
       }
@@ -107,7 +87,7 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
         continue;
       }
       if (resync || pulled.length === 0) continue;
-      if (!running || performance.now() >= lease.validUntil) {
+      if (!worker.running || !worker.holdsLease()) {
         await puller.nak(pulled).catch(() => {});
         continue;
       }
@@ -150,18 +130,8 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
       } catch {
         resync = true;
       }
-      await backoff();
+      await worker.backoff(failures);
     }
     puller.close();
-  })();
-
-  return {
-    partition,
-    lease,
-    async stop() {
-      running = false;
-      wakeup.signal();
-      await loop;
-    },
-  };
+  });
 }

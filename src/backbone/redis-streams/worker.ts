@@ -2,18 +2,12 @@ import type { Redis } from 'ioredis';
 import type { LimitFunction } from 'p-limit';
 import type { BackboneMessage, BatchHandler, SubscribeOptions } from '../backbone.js';
 import type { Envelope } from '../../envelope/types.js';
-import { backoffDelay } from '../../util/backoff.js';
-import { Wakeup } from '../../util/wakeup.js';
+import { runPartitionWorker, type PartitionWorker as LeasedWorker } from '../shared/worker.js';
 import type { RedisPool } from './connect.js';
 import type { Lease } from './leases.js';
 import type { RedisStreamsConfig } from './options.js';
 
-export interface PartitionWorker {
-  readonly partition: number;
-  readonly lease: Lease;
-  /** Takes no new batch, waits for the one in flight to be settled, then ends. */
-  stop(): Promise<void>;
-}
+export type PartitionWorker = LeasedWorker<Lease>;
 
 export interface WorkerArgs {
   readonly pool: RedisPool;
@@ -60,8 +54,6 @@ function offsetOf(id: string): number {
 export function startWorker(args: WorkerArgs): PartitionWorker {
   const { pool, config, stream, group, member, partition, lease, handler, limit, options } = args;
   const batchSize = options.batchSize ?? 100;
-  const wakeup = new Wakeup();
-  let running = true;
 
   async function reclaim(redis: Redis): Promise<void> {
     let cursor = '0-0';
@@ -74,24 +66,14 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
     } while (cursor !== '0-0');
   }
 
-  const loop = (async () => {
+  return runPartitionWorker(partition, lease, config, async (worker) => {
     let failures = 0;
     let lastFailure: { id: string; attempt: number } | undefined;
     let redis: Redis | undefined;
     let pending = true;
-    const backoff = () =>
-      wakeup.wait(
-        backoffDelay(Math.max(1, failures), {
-          baseDelayMs: config.retryBaseMs,
-          maxDelayMs: config.retryMaxMs,
-        }),
-      );
 
-    while (running) {
-      if (performance.now() >= lease.validUntil) {
-        await wakeup.wait(Math.min(100, config.heartbeatMs));
-        continue;
-      }
+    while (worker.running) {
+      if (await worker.awaitLease()) continue;
       let entries: Entry[];
       try {
         if (!redis) {
@@ -120,7 +102,7 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
         if (redis) pool.release(redis);
         redis = undefined;
         failures += 1;
-        await backoff();
+        await worker.backoff(failures);
         continue;
       }
       if (entries.length === 0) {
@@ -131,7 +113,7 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
       const gone = entries.filter(([, fields]) => fields === null).map(([id]) => id);
       if (gone.length > 0) await pool.main.xack(stream, group, ...gone).catch(() => {});
       const present = entries.filter((e): e is [string, string[]] => e[1] !== null);
-      if (present.length === 0 || !running || performance.now() >= lease.validUntil) continue;
+      if (present.length === 0 || !worker.running || !worker.holdsLease()) continue;
 
       const wasPending = pending;
       let firstAttempt = 1;
@@ -158,7 +140,7 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
         lastFailure = { id: present[0]![0], attempt: firstAttempt };
         pending = true;
         options.onError?.(error, { partition, attempt: firstAttempt, firstOffset: messages[0]!.offset });
-        await backoff();
+        await worker.backoff(failures);
         continue;
       }
       failures = 0;
@@ -167,15 +149,5 @@ export function startWorker(args: WorkerArgs): PartitionWorker {
       await pool.main.xack(stream, group, ...present.map(([id]) => id)).catch(() => (pending = true));
     }
     if (redis) pool.release(redis);
-  })();
-
-  return {
-    partition,
-    lease,
-    async stop() {
-      running = false;
-      wakeup.signal();
-      await loop;
-    },
-  };
+  });
 }
