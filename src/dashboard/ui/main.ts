@@ -26,7 +26,7 @@ async function render(): Promise<void> {
     else if (route[0] === 'entities') content = await entitiesView();
     else if (route[0] === 'dead-letters') content = await deadLettersView(me, () => void render());
     else if (route[0] === 'audit') content = await auditView();
-    else if (route[0] === 'support') content = await supportView(route.slice(1).join('/') || undefined);
+    else if (route[0] === 'support') content = await supportView(route.slice(1).filter((x) => x !== ''));
     else if (route[0] === 'reconciliation') content = await reconciliationView();
     else content = await topologyView();
   } catch (error) {
