@@ -1,13 +1,24 @@
 import type { Command } from 'commander';
 import { openPGlite } from '../../store/pglite/index.js';
 import { openPostgres } from '../../store/pg/index.js';
-import { openDemoNats } from '../../demo/distributed.js';
+import { InvalidArgumentError } from 'commander';
+import { demoBackboneName, openDemoBackbone } from '../../demo/backbones.js';
+import { backboneKinds, type BackboneKind } from '../../topology/backbone.js';
+import { didYouMean } from '../../topology/suggest.js';
 import { runDemo, type DemoReport, type RunningEstate } from '../../demo/run.js';
 import { formatDemoReport } from '../../demo/report.js';
 import { progressBar } from '../progress.js';
 import { positiveInteger } from '../options.js';
 import { serveDemo } from '../../server/demo.js';
 import { TidemarkError } from '../../errors.js';
+
+/** `--backbone <kind>`: one of the adapters a topology can name, or a message listing them. */
+function backboneKind(value: string): BackboneKind {
+  if ((backboneKinds as readonly string[]).includes(value)) return value as BackboneKind;
+  throw new InvalidArgumentError(
+    `unknown backbone '${value}'; use one of ${backboneKinds.join(', ')}${didYouMean(value, backboneKinds)}`,
+  );
+}
 
 export function registerDemo(program: Command): void {
   program
@@ -34,6 +45,15 @@ export function registerDemo(program: Command): void {
       'NATS server(s) for --distributed (default: $TIDEMARK_NATS or 127.0.0.1:4222)',
     )
     .option(
+      '--backbone <kind>',
+      `run distributed over this backbone: ${backboneKinds.join(', ')} (--distributed alone: nats-jetstream)`,
+      backboneKind,
+    )
+    .option(
+      '--backbone-url <url>',
+      'broker address for --backbone (default: $TIDEMARK_NATS, $TIDEMARK_RABBITMQ or $TIDEMARK_REDIS, else 127.0.0.1)',
+    )
+    .option(
       '--legacy',
       'also run a legacy policy admin whose writes reach Policy through CDC (needs --distributed or --postgres)',
     )
@@ -52,13 +72,26 @@ export function registerDemo(program: Command): void {
         distributed?: boolean;
         postgres?: string;
         nats?: string;
+        backbone?: BackboneKind;
+        backboneUrl?: string;
         serve?: string | true;
         legacy?: boolean;
       }) => {
         const serverUrl =
           opts.postgres ?? process.env.TIDEMARK_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+        // Any chosen backbone runs the distributed estate; --distributed alone keeps NATS.
+        const distributed = opts.distributed === true || opts.backbone !== undefined;
+        const kind = opts.backbone ?? 'nats-jetstream';
+        const brokerUrl = opts.backboneUrl ?? (kind === 'nats-jetstream' ? opts.nats : undefined);
+        if (opts.backboneUrl !== undefined && kind === 'postgres-log') {
+          throw new TidemarkError(
+            'TM_INVALID_ARGUMENT',
+            "--backbone postgres-log keeps its log in the demo's own database and takes no --backbone-url: " +
+              'remove it, or give the database with --postgres <url>',
+          );
+        }
         // Logical replication is a server PostgreSQL feature: PGlite cannot be a CDC source.
-        if (opts.legacy && !opts.distributed && !opts.postgres) {
+        if (opts.legacy && !distributed && !opts.postgres) {
           throw new TidemarkError(
             'TM_INVALID_ARGUMENT',
             '--legacy captures the legacy policy admin through PostgreSQL logical replication, which the ' +
@@ -66,7 +99,7 @@ export function registerDemo(program: Command): void {
               'of a server PostgreSQL with wal_level=logical for the legacy system',
           );
         }
-        const db = opts.distributed
+        const db = distributed
           ? await openPostgres({
               connectionString: serverUrl,
               applicationName: 'tidemark-demo',
@@ -87,15 +120,19 @@ export function registerDemo(program: Command): void {
             seed: opts.seed,
             faults: opts.faults,
             ...(opts.legacy ? { legacy: { connectionString: serverUrl } } : {}),
-            ...(opts.distributed
+            ...(distributed
               ? {
                   mode: 'distributed' as const,
-                  openBackbone: openDemoNats(opts.nats ?? process.env.TIDEMARK_NATS ?? '127.0.0.1:4222'),
+                  openBackbone: openDemoBackbone({
+                    kind,
+                    name: demoBackboneName(serverUrl),
+                    ...(brokerUrl === undefined ? {} : { url: brokerUrl }),
+                  }),
                 }
               : {}),
             // Embedded, Communications gets a database of its own (as it would in production);
             // distributed, every context shares the server and keeps to its own schema.
-            openCommunicationsDb: opts.distributed
+            openCommunicationsDb: distributed
               ? () => Promise.resolve(db)
               : () => openPGlite(opts.dataDir ? { dataDir: `${opts.dataDir}-communications` } : {}),
             onProgress: opts.json ? undefined : bar.update,
