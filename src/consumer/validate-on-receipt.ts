@@ -15,6 +15,8 @@ import type { SchemaSet } from '../schema/schema-set.js';
 import type { Upcasters } from '../schema/upcast.js';
 import { createEventValidator, invalidEvent, type EventValidator } from '../schema/validator.js';
 import type { Sql } from '../store/db.js';
+import { minimizedAttribute } from '../relay/minimized.js';
+import type { SchemaIssue } from '../schema/types.js';
 import type { EntityHandler } from './types.js';
 
 export interface ReceiveOptions {
@@ -69,10 +71,36 @@ export function createReceiver(options: ReceiveOptions): (tx: Sql, envelope: Env
       validateRepair(options.schemas, envelope);
       return minimize ? minimizeEnvelope(policy, envelope) : envelope;
     }
-    validate?.(envelope);
+    if (validate) {
+      if (isMinimizedCopy(envelope)) validateMinimized(validate, envelope);
+      else validate(envelope);
+    }
     if (options.upcasters) envelope = options.upcasters.upcast(envelope);
     return minimize ? minimizeEnvelope(policy, envelope) : envelope;
   };
+}
+
+/** A copy the relay cut down for one consumer's channel (src/relay/audiences.ts). */
+function isMinimizedCopy(envelope: Envelope): boolean {
+  return typeof (envelope as unknown as Record<string, unknown>)[minimizedAttribute] === 'string';
+}
+
+/** Rules a minimized copy breaks by design: the fields its consumer may not see are gone. */
+const absenceRules = new Set(['required', 'dependentRequired', 'minProperties']);
+
+/**
+ * Validates a minimized copy: every field it carries must match the schema, but a field the
+ * allow-list removed is not missing. Any other issue still dead-letters the event.
+ */
+function validateMinimized(validate: EventValidator, envelope: Envelope): void {
+  try {
+    validate(envelope);
+  } catch (error) {
+    if (!(error instanceof TidemarkError) || error.code !== 'TM_SCHEMA_INVALID_EVENT') throw error;
+    const issues = (error.context.issues ?? []) as readonly SchemaIssue[];
+    const remaining = issues.filter((issue) => !absenceRules.has(issue.rule));
+    if (remaining.length > 0) throw invalidEvent(envelope, remaining);
+  }
 }
 
 /**

@@ -3,6 +3,11 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { TidemarkError, isTidemarkError } from '../errors.js';
 import { problemMediaType, problemOf } from './problem.js';
 import { projectFields } from '../schema/projection.js';
+import { minimizeData } from '../schema/minimize.js';
+import type { SchemaLookup } from '../schema/schema-set.js';
+import { stateEventType } from '../reconcile/repair-type.js';
+import { fieldPolicyOf } from '../topology/field-policy.js';
+import type { Topology } from '../topology/model.js';
 import {
   consumerHeader,
   maxBatchIds,
@@ -27,11 +32,22 @@ export interface AuthorityReadApiOptions {
    * (tokens, mTLS) in front of the API.
    */
   readonly fields?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+  /**
+   * Project from the topology instead of `fields`: a caller naming itself with the
+   * `Tidemark-Consumer` header must be a context with a flow of the entity type, and gets the
+   * state cut down exactly as the relay cuts that consumer's events (its flow's `fields`; fields
+   * the `<type>.state` schema tags `x-pii` only with the flow's opt-in). Other callers get 403.
+   */
+  readonly minimize?: { readonly topology: Topology; readonly schemas?: SchemaLookup };
 }
+
+/** Cuts a state down for the caller; `undefined` when every field may be returned. */
+type Projector = (type: string, state: unknown) => unknown;
 
 interface Config {
   readonly readers: ReadonlyMap<string, EntityReader>;
   readonly fields: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>> | undefined;
+  readonly minimize: AuthorityReadApiOptions['minimize'];
 }
 
 const typePattern = /^[^:/\s]{1,200}$/;
@@ -64,7 +80,15 @@ function configure(options: AuthorityReadApiOptions): Config {
     readers.set(type, reader);
   }
   if (readers.size === 0) throw invalidOption('readers', 'at least one entity type', options.readers);
-  if (options.fields === undefined) return { readers, fields: undefined };
+  const minimize = options.minimize;
+  if (minimize !== undefined) {
+    if (options.fields !== undefined)
+      throw invalidOption('minimize', 'either fields or minimize, not both', 'both');
+    if (!isRecord(minimize) || typeof minimize.topology?.flowOf !== 'function')
+      throw invalidOption('minimize.topology', 'a topology (loadTopology)', minimize);
+    return { readers, fields: undefined, minimize };
+  }
+  if (options.fields === undefined) return { readers, fields: undefined, minimize: undefined };
   if (!isRecord(options.fields)) throw invalidOption('fields', 'an object by consumer name', options.fields);
   const fields = new Map<string, Map<string, readonly string[]>>();
   for (const [consumer, byType] of Object.entries(options.fields)) {
@@ -83,7 +107,7 @@ function configure(options: AuthorityReadApiOptions): Config {
     }
     fields.set(consumer, lists);
   }
-  return { readers, fields };
+  return { readers, fields, minimize: undefined };
 }
 
 const versionSchema = { type: 'integer', minimum: 1, maximum: maxVersion } as const;
@@ -160,7 +184,7 @@ export const authorityReadApi: FastifyPluginAsync<AuthorityReadApiOptions> = asy
   app.get<GetRoute>('/entities/:type/:id', { schema: getSchema }, async (request, reply) => {
     const { type, id } = request.params;
     const reader = readerFor(config, request, type);
-    const fields = fieldsFor(config, request, type);
+    const project = projectorFor(config, request, type);
     const [row] = await readRows(reader, type, [id]);
     if (!row) {
       throw new TidemarkError('TM_ENTITY_NOT_FOUND', `the authority has no ${type} '${id}'`, {
@@ -181,9 +205,9 @@ export const authorityReadApi: FastifyPluginAsync<AuthorityReadApiOptions> = asy
       .header('etag', etag)
       .header('last-modified', new Date(row.updatedAt).toUTCString())
       .header('cache-control', 'no-cache');
-    if (config.fields) void reply.header('vary', 'Tidemark-Consumer');
+    if (config.fields || config.minimize) void reply.header('vary', 'Tidemark-Consumer');
     if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
-    return documentOf(type, row, fields);
+    return documentOf(type, row, project);
   });
 
   app.post<BatchRoute>(
@@ -203,7 +227,7 @@ export const authorityReadApi: FastifyPluginAsync<AuthorityReadApiOptions> = asy
           { context: { parameter: 'minVersions', ids: stray } },
         );
       }
-      const fields = fieldsFor(config, request, type);
+      const project = projectorFor(config, request, type);
       const rows = new Map((await readRows(reader, type, ids)).map((row) => [row.id, row]));
       const entities: EntityDocument[] = [];
       const missing: string[] = [];
@@ -214,7 +238,7 @@ export const authorityReadApi: FastifyPluginAsync<AuthorityReadApiOptions> = asy
         if (!row) missing.push(id);
         else if (minVersion !== undefined && row.version < minVersion)
           behind.push({ id, currentVersion: row.version, minVersion });
-        else entities.push(documentOf(type, row, fields));
+        else entities.push(documentOf(type, row, project));
       }
       return { entities, missing, behind };
     },
@@ -227,6 +251,7 @@ export const authorityReadApi: FastifyPluginAsync<AuthorityReadApiOptions> = asy
  */
 function readerFor(config: Config, request: FastifyRequest, type: string): EntityReader {
   if (config.fields) consumerFields(config.fields, request);
+  if (config.minimize) topologyConsumer(config.minimize.topology, request);
   const reader = config.readers.get(type);
   if (!reader) {
     throw new TidemarkError(
@@ -260,6 +285,55 @@ function consumerFields(
     );
   }
   return lists;
+}
+
+/** The caller's context name from the header, which must be a context of the topology. */
+function topologyConsumer(topology: Topology, request: FastifyRequest): string {
+  const header = request.headers[consumerHeader];
+  const consumer = typeof header === 'string' ? header.trim() : '';
+  if (!consumer) {
+    throw new TidemarkError(
+      'TM_CONSUMER_NOT_ALLOWED',
+      'this read API returns fields per consumer: name yours in the Tidemark-Consumer header',
+      { context: { header: 'Tidemark-Consumer' } },
+    );
+  }
+  if (!topology.contexts.some((c) => c.name === consumer)) {
+    throw new TidemarkError(
+      'TM_CONSUMER_NOT_ALLOWED',
+      `consumer '${consumer}' is not a context of the topology; name a declared context in Tidemark-Consumer`,
+      { context: { consumer } },
+    );
+  }
+  return consumer;
+}
+
+/** How the caller's view of `type` is cut: by `fields`, by the topology, or not at all. */
+function projectorFor(config: Config, request: FastifyRequest, type: string): Projector | undefined {
+  if (config.minimize) {
+    const { topology, schemas } = config.minimize;
+    const consumer = topologyConsumer(topology, request);
+    if (!topology.flowOf(type, consumer)) {
+      throw new TidemarkError(
+        'TM_CONSUMER_NOT_ALLOWED',
+        `no flow brings '${type}' to '${consumer}' in the topology, so it may read none of its fields; ` +
+          `add a flow of '${type}' to '${consumer}'`,
+        { context: { consumer, type } },
+      );
+    }
+    const policy = fieldPolicyOf(topology, consumer, schemas);
+    const stateType = stateEventType(type);
+    const schemaversion = schemas?.latest(stateType)?.version;
+    return (entityType, state) =>
+      minimizeData(policy, {
+        type: stateType,
+        entitytype: entityType,
+        data: state,
+        ...(schemaversion === undefined ? {} : { schemaversion }),
+      });
+  }
+  const fields = fieldsFor(config, request, type);
+  return fields ? (_type, state) => projectFields(state, fields) : undefined;
 }
 
 function fieldsFor(config: Config, request: FastifyRequest, type: string): readonly string[] | undefined {
@@ -311,12 +385,12 @@ function readerBug(type: string, what: string): TidemarkError {
   return new TidemarkError('TM_UNEXPECTED', `the reader for '${type}' ${what}`, { context: { type } });
 }
 
-function documentOf(type: string, row: AuthorityRow, fields: readonly string[] | undefined): EntityDocument {
+function documentOf(type: string, row: AuthorityRow, project: Projector | undefined): EntityDocument {
   return {
     type,
     id: row.id,
     version: row.version,
-    state: fields ? projectFields(row.state, fields) : row.state,
+    state: project ? project(type, row.state) : row.state,
     updatedAt: new Date(row.updatedAt).toISOString(),
   };
 }
