@@ -154,8 +154,12 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
 
   let unlisten: Unlisten | undefined;
   unlisten = await db
-    .listen(args.channel, () => {
-      for (const worker of workers.values()) worker.wakeup.signal();
+    .listen(args.channel, (payload) => {
+      if (payload === '') {
+        for (const worker of workers.values()) worker.wakeup.signal();
+        return;
+      }
+      for (const partition of payload.split(',')) workers.get(Number(partition))?.wakeup.signal();
     })
     .catch(() => undefined);
 

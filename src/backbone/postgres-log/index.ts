@@ -37,6 +37,16 @@ export interface PostgresLogBackbone extends Backbone {
 export const logChannel = (schema: string): string => `tidemark_log_${schema}`;
 
 /**
+ * The notification payload of an append: the partitions that got rows, so a member wakes only
+ * the workers with something to read (16 partitions would otherwise mean 16 reads per append).
+ * Empty (wake everything) when the list would not fit in a notification.
+ */
+export function partitionsPayload(touched: readonly number[]): string {
+  const payload = [...new Set(touched)].sort((a, b) => a - b).join(',');
+  return payload.length > 7_000 ? '' : payload;
+}
+
+/**
  * The embedded backbone: a `log` table in PostgreSQL (or PGlite). Needs no broker, joins
  * the relay's transaction so outbox → log is exactly-once, and keeps per-group
  * checkpoints with leased partitions so several consumer instances can share it.
@@ -76,7 +86,10 @@ export async function createPostgresLog(options: PostgresLogOptions): Promise<Po
       batch.map((e) => e.partitionkey),
       batch.map((e) => JSON.stringify(e)),
     ]);
-    await tx.query(sql.notify, [channel]);
+    await tx.query(sql.notify, [
+      channel,
+      partitionsPayload(batch.map((e) => partitionOf(e.partitionkey, partitions))),
+    ]);
   }
 
   return {
@@ -113,13 +126,14 @@ export async function createPostgresLog(options: PostgresLogOptions): Promise<Po
     async publishFromOutbox(tx, outbox) {
       if (outbox.rows.length === 0) return;
       await tx.query(sql.lock, [sql.lockKey]);
+      const touched = outbox.rows.map((r) => partitionOf(r.partitionKey, partitions));
       await tx.query(sql.appendFromOutbox(outbox.quotedTable), [
         outbox.rows.map((r) => r.txid),
         outbox.rows.map((r) => r.position),
-        outbox.rows.map((r) => partitionOf(r.partitionKey, partitions)),
+        touched,
         outbox.rows.map((r) => r.partitionKey),
       ]);
-      await tx.query(sql.notify, [channel]);
+      await tx.query(sql.notify, [channel, partitionsPayload(touched)]);
     },
     async position() {
       return Number((await db.query<{ head: number }>(sql.head)).rows[0]?.head ?? 0);

@@ -25,7 +25,7 @@ export function logStatements(s: string, schema: string) {
       JOIN ${outbox} o ON o.txid = t.txid AND o.position = t.position
       ORDER BY t.ord
       ON CONFLICT (event_id) DO NOTHING`,
-    notify: `SELECT pg_notify($1, '')`,
+    notify: `SELECT pg_notify($1, $2)`,
     readPartition: `SELECT log_offset, envelope FROM ${s}.log
       WHERE partition = $1 AND log_offset > $2 ORDER BY log_offset LIMIT $3`,
     ensureMeta: `INSERT INTO ${s}.log_meta (partitions) VALUES ($1) ON CONFLICT (id) DO NOTHING`,
