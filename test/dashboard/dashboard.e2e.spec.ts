@@ -2,10 +2,17 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ControlPlane } from '../../src/server/index.js';
+import type { ControlPlane } from '../../src/server/index.js';
 import { buildDashboard, hasChromium, openBrowser, screenshots, signIn } from '../support/dashboard.js';
 import { waitUntil } from '../support/wait.js';
-import { asViewer, operatorToken, startEstate, tokens, viewerToken, type Estate } from '../server/estate.js';
+import {
+  asViewer,
+  estateServer,
+  operatorToken,
+  startEstate,
+  viewerToken,
+  type Estate,
+} from '../server/estate.js';
 
 describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
   let estate: Estate;
@@ -20,14 +27,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     built = await buildDashboard('tidemark-dashboard-');
     await mkdir(screenshots, { recursive: true });
     estate = await startEstate();
-    server = await createServer({
-      db: estate.t.db,
-      schema: estate.t.schema,
-      topology: estate.topology,
-      tokens,
-      dashboardDir: built,
-      lagSampleMs: 250,
-    });
+    server = await estateServer(estate, { dashboardDir: built, lagSampleMs: 250 });
     base = await server.listen({ host: '127.0.0.1', port: 0 });
     await estate.change('c-1', '1 Harbour Road');
     await estate.change('c-2', 'POISON');

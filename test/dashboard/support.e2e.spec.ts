@@ -2,11 +2,11 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ControlPlane } from '../../src/server/index.js';
+import type { ControlPlane } from '../../src/server/index.js';
 import { recordStages } from '../../src/ledger/index.js';
 import { quoteIdentifier } from '../../src/store/identifier.js';
 import { buildDashboard, hasChromium, launchChromium, screenshots, signIn } from '../support/dashboard.js';
-import { startEstate, tokens, viewerToken, type Estate } from '../server/estate.js';
+import { estateServer, startEstate, viewerToken, type Estate } from '../server/estate.js';
 
 describe.skipIf(!hasChromium)('dashboard support view in headless Chromium', () => {
   let estate: Estate;
@@ -19,13 +19,7 @@ describe.skipIf(!hasChromium)('dashboard support view in headless Chromium', () 
     built = await buildDashboard('tidemark-dashboard-support-');
     await mkdir(screenshots, { recursive: true });
     estate = await startEstate();
-    server = await createServer({
-      db: estate.t.db,
-      schema: estate.t.schema,
-      topology: estate.topology,
-      tokens,
-      dashboardDir: built,
-    });
+    server = await estateServer(estate, { dashboardDir: built });
     base = await server.listen({ host: '127.0.0.1', port: 0 });
     browser = await launchChromium();
   }, 120_000);

@@ -2,7 +2,13 @@ import { createPostgresLog, type PostgresLogBackbone } from '../../src/backbone/
 import { createConsumer, type Consumer } from '../../src/consumer/index.js';
 import { createProducer, registerAuthority } from '../../src/producer/index.js';
 import { createRelay, type Relay } from '../../src/relay/index.js';
-import { hashToken, type TokenConfig } from '../../src/server/index.js';
+import {
+  createServer,
+  hashToken,
+  type ControlPlane,
+  type ServerOptions,
+  type TokenConfig,
+} from '../../src/server/index.js';
 import { parseTopology, starterTopology, type Topology } from '../../src/topology/index.js';
 import { embeddedDb, type TestDb } from '../support/services.js';
 
@@ -95,4 +101,18 @@ export async function startEstate(): Promise<Estate> {
       await t.cleanup();
     },
   };
+}
+
+/** The control plane over `estate`: its database, schema and topology, with these tokens. */
+export function estateServer(
+  estate: Estate,
+  options: Omit<ServerOptions, 'db' | 'schema' | 'topology' | 'tokens'> = {},
+): Promise<ControlPlane> {
+  return createServer({
+    db: estate.t.db,
+    schema: estate.t.schema,
+    topology: estate.topology,
+    tokens,
+    ...options,
+  });
 }

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ControlPlane } from '../../src/server/index.js';
+import type { ControlPlane } from '../../src/server/index.js';
 import { waitUntil } from '../support/wait.js';
-import { asOperator, asViewer, startEstate, tokens, type Estate } from './estate.js';
+import { asOperator, asViewer, estateServer, startEstate, type Estate } from './estate.js';
 
 interface Endpoint {
   readonly method: string;
@@ -97,15 +97,7 @@ describe('control plane under malformed and hostile requests (live server)', () 
 
   beforeAll(async () => {
     estate = await startEstate();
-    server = await createServer({
-      db: estate.t.db,
-      schema: estate.t.schema,
-      topology: estate.topology,
-      tokens,
-      bodyLimit: 64 * 1024,
-      lagSampleMs: 0,
-      dashboardDir: false,
-    });
+    server = await estateServer(estate, { bodyLimit: 64 * 1024, lagSampleMs: 0, dashboardDir: false });
     base = await server.listen({ host: '127.0.0.1', port: 0 });
     await estate.change('c-1', '1 Quay');
     await estate.change('c-2', 'POISON');

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRelay } from '../../src/relay/index.js';
-import { createServer, type ControlPlane } from '../../src/server/index.js';
+import type { ControlPlane } from '../../src/server/index.js';
 import { waitUntil } from '../support/wait.js';
-import { asViewer, startEstate, tokens, type Estate } from './estate.js';
+import { asViewer, estateServer, startEstate, type Estate } from './estate.js';
 
 const promtool = '/usr/bin/promtool';
 
@@ -28,14 +28,7 @@ describe.skipIf(!existsSync(promtool))('/metrics checked by promtool', () => {
 
   beforeAll(async () => {
     estate = await startEstate();
-    server = await createServer({
-      db: estate.t.db,
-      schema: estate.t.schema,
-      topology: estate.topology,
-      tokens,
-      lagSampleMs: 0,
-      dashboardDir: false,
-    });
+    server = await estateServer(estate, { lagSampleMs: 0, dashboardDir: false });
     base = await server.listen();
     await estate.change('c-1', '1 Pier');
     await estate.change('c-2', 'POISON');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type ControlPlane } from '../../src/server/index.js';
+import type { ControlPlane } from '../../src/server/index.js';
 import { waitUntil } from '../support/wait.js';
-import { asOperator, asViewer, startEstate, tokens, type Estate } from './estate.js';
+import { asOperator, asViewer, estateServer, startEstate, type Estate } from './estate.js';
 
 const problem = 'application/problem+json';
 
@@ -15,14 +15,7 @@ describe('control plane over an embedded estate', () => {
 
   beforeAll(async () => {
     estate = await startEstate();
-    server = await createServer({
-      db: estate.t.db,
-      schema: estate.t.schema,
-      topology: estate.topology,
-      tokens,
-      lagSampleMs: 0,
-      dashboardDir: false,
-    });
+    server = await estateServer(estate, { lagSampleMs: 0, dashboardDir: false });
     await estate.change('c-1', '1 Harbour Road');
     await estate.change('c-2', 'POISON');
     await estate.change('c-2', '2 Dock Street');
@@ -341,14 +334,7 @@ describe('control plane over an embedded estate', () => {
   });
 
   it('serves the same API on a live socket on 127.0.0.1', async () => {
-    const live = await createServer({
-      db: estate.t.db,
-      schema: estate.t.schema,
-      topology: estate.topology,
-      tokens,
-      lagSampleMs: 0,
-      dashboardDir: false,
-    });
+    const live = await estateServer(estate, { lagSampleMs: 0, dashboardDir: false });
     try {
       const base = await live.listen({ host: '127.0.0.1', port: 0 });
       expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
