@@ -63,7 +63,13 @@ describe.skipIf(!existsSync(chromiumPath) || !serverUp)('dashboard: a stalled co
         { kind: 'domain', type: 'CustomerAddressChanged', data: {} },
       ),
     );
-    await createRelay({ db: t.db, backbone: log, schema: t.schema }).drain();
+    // The relay reads only below the server's oldest open transaction (another suite's may be open).
+    const relay = createRelay({ db: t.db, backbone: log, schema: t.schema });
+    const deadline = Date.now() + 60_000;
+    while ((await relay.drain()) === 0) {
+      if (Date.now() > deadline) throw new Error('the appended event was not relayed in 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     server = await createServer({
       db: t.db,
       schema: t.schema,

@@ -11,9 +11,26 @@ const serverUp = await postgresAvailable();
 const authority = 'customer-profile';
 const timing = { heartbeatMs: 200, pollMs: 20, retryBaseMs: 5, retryMaxMs: 20 };
 
+/**
+ * Relays `rows` rows. The relay reads only below the oldest open transaction of the whole server,
+ * and another suite's may be open a while: drain until they have all moved.
+ */
+async function relayAll(relay: Relay, rows: number): Promise<void> {
+  let moved = 0;
+  const deadline = Date.now() + 60_000;
+  while (moved < rows) {
+    if (Date.now() > deadline) throw new Error(`relayed ${moved} of ${rows} rows in 60 s`);
+    moved += await relay.drain();
+    if (moved < rows) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(moved).toBe(rows);
+}
+
 describe.skipIf(!serverUp)('GET /api/consumers/progress on server PostgreSQL', () => {
   let t: TestDb;
   let consumer: Consumer;
+  let claims: Consumer | undefined;
+  let log: Awaited<ReturnType<typeof createPostgresLog>>;
   let relay: Relay;
   let failing = true;
   /** Fed the running consumer: the detector's verdict and the failing retry. */
@@ -24,7 +41,7 @@ describe.skipIf(!serverUp)('GET /api/consumers/progress on server PostgreSQL', (
   beforeAll(async () => {
     t = await serverDb();
     await registerAuthority(t.db, { entityType: 'customer', context: authority }, t.schema);
-    const log = await createPostgresLog({ db: t.db, schema: t.schema, partitions: 2, timing });
+    log = await createPostgresLog({ db: t.db, schema: t.schema, partitions: 2, timing });
     consumer = createConsumer({
       name: 'billing',
       db: t.db,
@@ -48,13 +65,13 @@ describe.skipIf(!serverUp)('GET /api/consumers/progress on server PostgreSQL', (
       ),
     );
     relay = createRelay({ db: t.db, backbone: log, schema: t.schema });
-    await relay.drain();
+    await relayAll(relay, 1);
     const common = {
       db: t.db,
       schema: t.schema,
       topology: demoTopology(),
       tokens,
-      consumers: [{ name: 'billing' }],
+      consumers: [{ name: 'billing' }, { name: 'claims' }],
       stallAfterMs: 300,
       dashboardDir: false,
       lagSampleMs: 0,
@@ -65,22 +82,24 @@ describe.skipIf(!serverUp)('GET /api/consumers/progress on server PostgreSQL', (
   afterAll(async () => {
     failing = false;
     await consumer?.stop();
+    await claims?.stop();
     await live?.close();
     await stored?.close();
     await t?.cleanup();
   });
 
-  const billing = async (server: ControlPlane): Promise<ConsumerDiagnosis> => {
+  const diagnosis = async (server: ControlPlane, name: string): Promise<ConsumerDiagnosis> => {
     const response = await server.app.inject({
       method: 'GET',
-      url: '/api/consumers/progress?consumer=billing',
+      url: `/api/consumers/progress?consumer=${name}`,
       headers: asViewer,
     });
     expect(response.statusCode).toBe(200);
     const body = response.json<{ consumers: ConsumerDiagnosis[] }>();
-    expect(body.consumers.map((c) => c.consumer)).toEqual(['billing']);
+    expect(body.consumers.map((c) => c.consumer)).toEqual([name]);
     return body.consumers[0]!;
   };
+  const billing = (server: ControlPlane) => diagnosis(server, 'billing');
 
   it('names the stalled consumer and its failing handler, then clears once the event is applied', async () => {
     // Given a consumer not started yet: its group has no offsets (lag unknown), nothing in hand
@@ -127,7 +146,7 @@ describe.skipIf(!serverUp)('GET /api/consumers/progress on server PostgreSQL', (
         { expectedVersion: 1 },
       ),
     );
-    expect(await relay.drain()).toBe(1);
+    await relayAll(relay, 1);
     await expect.poll(async () => (await billing(stored)).stalled, { timeout: 30_000 }).toBe(true);
     const stopped = await billing(stored);
     expect(stopped).toMatchObject({ lag: 1, liveInstances: 0 });
@@ -136,6 +155,51 @@ describe.skipIf(!serverUp)('GET /api/consumers/progress on server PostgreSQL', (
     ]);
     expect(stopped.explanation).toContain("no instance of 'billing' has a heartbeat");
   }, 120_000);
+
+  it('names the dead letter a key waits behind, with the later events parked behind it', async () => {
+    // Given a consumer whose handler refuses customer c-2 at once (no retries)
+    claims = createConsumer({
+      name: 'claims',
+      db: t.db,
+      schema: t.schema,
+      backbone: log,
+      retry: { attempts: 1 },
+      handlers: {
+        customer: {
+          apply: async (_tx, event) => {
+            if (event.entityid === 'c-2') throw new Error('claims cannot match customer c-2 to a policy');
+          },
+        },
+      },
+    });
+    const producer = createProducer({ context: authority, schema: t.schema });
+    for (const expectedVersion of [0, 1]) {
+      await t.db.transaction((tx) =>
+        producer.append(
+          tx,
+          { type: 'customer', id: 'c-2' },
+          { kind: 'domain', type: 'CustomerAddressChanged', data: {} },
+          { expectedVersion },
+        ),
+      );
+    }
+    await relayAll(relay, 2);
+    await claims.start();
+
+    // When its first version is dead-lettered and the second parks behind it
+    await expect
+      .poll(async () => (await diagnosis(live, 'claims')).deadLetters, { timeout: 30_000 })
+      .toEqual({ open: 1, parked: 1, parkedKeys: 1 });
+    const parked = await diagnosis(live, 'claims');
+
+    // Then the reason names the head and what waits behind it; parking is progress, not a stall
+    expect(parked.stalled).toBe(false);
+    expect(parked.reasons).toHaveLength(1);
+    expect(parked.reasons[0]!.kind).toBe('dead-letter');
+    expect(parked.reasons[0]!.detail).toMatch(
+      /^dead letter #\d+ customer\/c-2@1: TM_HANDLER_FAILED: claims cannot match customer c-2 to a policy; 1 later event of the key parked behind it$/,
+    );
+  }, 60_000);
 
   it('answers an unknown consumer with a 404 problem naming the served ones', async () => {
     const response = await live.app.inject({
