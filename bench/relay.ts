@@ -2,11 +2,12 @@
  * `npm run bench -- relay`: what the outbox costs a business transaction, how fast the relay
  * drains a backlog, and how long a committed change takes to reach a consumer — on each database.
  */
+import { createPostgresLog } from '../src/backbone/index.js';
 import type { BenchContext, Benchmark } from './lib/benchmark.js';
+import { measureLatency } from './lib/latency.js';
 import { progress } from './lib/log.js';
 import type { BenchReport } from './lib/report.js';
 import type { Target } from './lib/targets.js';
-import { measureLatency } from './relay/latency.js';
 import { relayChecks, relayMethod, relayTable, type RelayFigures } from './relay/report.js';
 import { relaySettings } from './relay/settings.js';
 import { measureThroughput } from './relay/throughput.js';
@@ -19,7 +20,17 @@ async function runOn(target: Target, quick: boolean): Promise<RelayFigures> {
   progress(`${target.label}: (ii) relay throughput, ${settings.events} events`);
   const throughput = await measureThroughput(target, settings);
   progress(`${target.label}: (iii) commit→applied latency`);
-  const latency = await measureLatency(target, settings);
+  const latency = await measureLatency({
+    target,
+    schemaPrefix: 'lat',
+    label: target.label,
+    settings,
+    backbone: (schema) => ({
+      open: (db) => createPostgresLog({ db, schema, partitions: 16 }),
+      dispose: async () => {},
+    }),
+    cutAtLog: true,
+  });
   return { database: target.label, settings, transactions, throughput, latency };
 }
 

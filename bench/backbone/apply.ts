@@ -46,7 +46,11 @@ export async function measureApply(
 ): Promise<ApplyFigures> {
   const { schema, drop } = await target.freshSchema('bbapply');
   const s = `"${schema}"`;
-  const backbones = kind.create(schema, settings.partitions);
+  const backbones = kind.create(
+    schema,
+    settings.partitions,
+    settings.instances.map((n) => `apply${n}`),
+  );
   const pools: Db[] = [];
   const connect = async (max: number, role: string) => {
     const db = await target.connect(max, role);

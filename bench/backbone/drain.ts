@@ -23,7 +23,7 @@ export async function measureDrain(
 ): Promise<DrainFigures> {
   const { schema, drop } = await target.freshSchema('bbdrain');
   const db = await target.connect(settings.clients, 'relay');
-  const backbones = kind.create(schema, settings.partitions);
+  const backbones = kind.create(schema, settings.partitions, ['tally']);
   try {
     await preload(db, schema, settings.events, settings.entities, settings.clients);
     await db.query(`VACUUM ANALYZE "${schema}".outbox`);

@@ -1,33 +1,51 @@
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import type { Backbone } from '../../src/backbone/backbone.js';
+import amqp from 'amqplib';
+import { Redis } from 'ioredis';
 import { createPostgresLog } from '../../src/backbone/index.js';
 import { createNatsJetStream, type NatsJetStreamBackbone } from '../../src/backbone/nats-jetstream/index.js';
+import { createRabbitMq, type RabbitMqBackbone } from '../../src/backbone/rabbitmq/index.js';
+import { createRedisStreams, type RedisStreamsBackbone } from '../../src/backbone/redis-streams/index.js';
 import type { Db } from '../../src/store/db.js';
+import type { BackboneSource } from '../lib/latency.js';
 
-export type BackboneKey = 'postgres-log' | 'nats-jetstream';
+export type BackboneKey = 'postgres-log' | 'nats-jetstream' | 'rabbitmq' | 'redis-streams';
 
 /**
  * One backbone for one measurement: every component opens its own instance (as separate
  * processes would), all on the same log — the schema's log table, or a stream unique to it.
  */
-export interface BackboneUnderTest {
-  /** A new instance; `db` is the caller's pool (postgres-log keeps its log there). */
-  open(db: Db): Promise<Backbone>;
-  /** Events stored in the log, counted by the backbone's store rather than taken from the relay. */
+export interface BackboneUnderTest extends BackboneSource {
+  /**
+   * Events stored in the log, counted by the backbone's store rather than taken from the relay
+   * (RabbitMQ keeps no log: the messages waiting in the first group's queues).
+   */
   count(db: Db): Promise<number>;
-  /** Closes every opened instance and deletes the NATS stream; the schema is dropped by its owner. */
-  dispose(): Promise<void>;
 }
 
 export interface BackboneKind {
   readonly key: BackboneKey;
-  create(schema: string, partitions: number): BackboneUnderTest;
+  /**
+   * `groups`: the consumer groups the measurement will subscribe. RabbitMQ declares their queues
+   * before anything is published (a group only receives what arrives after its queues exist).
+   */
+  create(schema: string, partitions: number, groups: readonly string[]): BackboneUnderTest;
 }
 
 export const natsServers =
   process.env.TIDEMARK_BENCH_NATS ?? process.env.TIDEMARK_TEST_NATS ?? '127.0.0.1:4222';
+export const rabbitUrl =
+  process.env.TIDEMARK_BENCH_RABBITMQ ??
+  process.env.TIDEMARK_TEST_RABBITMQ ??
+  'amqp://guest:guest@127.0.0.1:5672';
+export const redisUrl =
+  process.env.TIDEMARK_BENCH_REDIS ?? process.env.TIDEMARK_TEST_REDIS ?? 'redis://127.0.0.1:6379/0';
+/** For progress lines and the method text: where each broker was. */
+export const brokerAddresses = `NATS at ${natsServers}, RabbitMQ at ${rabbitUrl.replace(/:[^:@/]*@/, ':***@')}, Redis at ${redisUrl}`;
+
+/** Stream, exchange and key names unique to one measurement. */
+const uniqueTag = () => randomUUID().replaceAll('-', '').slice(0, 8);
 
 const postgresLog: BackboneKind = {
   key: 'postgres-log',
@@ -46,7 +64,7 @@ const postgresLog: BackboneKind = {
 const natsJetStream: BackboneKind = {
   key: 'nats-jetstream',
   create(_schema, partitions) {
-    const tag = randomUUID().replaceAll('-', '').slice(0, 8);
+    const tag = uniqueTag();
     const options = {
       servers: natsServers,
       stream: `BENCH_${tag}`,
@@ -84,4 +102,85 @@ const natsJetStream: BackboneKind = {
   },
 };
 
-export const backboneKinds: readonly BackboneKind[] = [postgresLog, natsJetStream];
+const rabbitMq: BackboneKind = {
+  key: 'rabbitmq',
+  create(_schema, partitions, groups) {
+    const options = {
+      url: rabbitUrl,
+      prefix: `bench.${uniqueTag()}`,
+      partitions,
+      groups,
+      // Members of a group share partitions sooner than with the defaults, as for NATS.
+      memberTtlMs: 3_000,
+      heartbeatMs: 500,
+    };
+    const opened: RabbitMqBackbone[] = [];
+    return {
+      async open() {
+        const backbone = await createRabbitMq(options);
+        opened.push(backbone);
+        return backbone;
+      },
+      async count() {
+        const group = groups[0];
+        if (group === undefined) throw new Error('rabbitmq counts what reached the first group: declare one');
+        const connection = await amqp.connect(rabbitUrl);
+        try {
+          const channel = await connection.createChannel();
+          let total = 0;
+          for (let p = 0; p < partitions; p++) {
+            total += (await channel.checkQueue(`${options.prefix}.${group}.p${p}`)).messageCount;
+          }
+          return total;
+        } finally {
+          await connection.close();
+        }
+      },
+      async dispose() {
+        for (const b of opened) await b.close().catch(() => {});
+        const admin = await createRabbitMq({ ...options, groups: [] });
+        await admin.dangerous.destroy(groups);
+        await admin.close();
+      },
+    };
+  },
+};
+
+const redisStreams: BackboneKind = {
+  key: 'redis-streams',
+  create(_schema, partitions) {
+    const options = {
+      url: redisUrl,
+      prefix: `bench:${uniqueTag()}`,
+      partitions,
+      leaseTtlMs: 3_000,
+      heartbeatMs: 500,
+    };
+    const opened: RedisStreamsBackbone[] = [];
+    return {
+      async open() {
+        const backbone = await createRedisStreams(options);
+        opened.push(backbone);
+        return backbone;
+      },
+      async count() {
+        const redis = new Redis(redisUrl);
+        try {
+          let total = 0;
+          for (let p = 0; p < partitions; p++) total += await redis.xlen(`{${options.prefix}}:p${p}`);
+          return total;
+        } finally {
+          redis.disconnect();
+        }
+      },
+      async dispose() {
+        for (const b of opened) await b.close().catch(() => {});
+        const admin = await createRedisStreams(options);
+        await admin.dangerous.destroy();
+        await admin.close();
+      },
+    };
+  },
+};
+
+export const backboneKinds: readonly BackboneKind[] = [postgresLog, natsJetStream, rabbitMq, redisStreams];

@@ -52,7 +52,10 @@ export interface CompareFigures {
 }
 
 export const allContenders: readonly Contender[] = [
-  ...backboneKinds.map(tidemarkContender),
+  // The two backbones the comparison was designed around; `bench backbone` measures them all.
+  ...backboneKinds
+    .filter((k) => k.key === 'postgres-log' || k.key === 'nats-jetstream')
+    .map(tidemarkContender),
   naiveOutbox,
   emmettContender,
   pgBossContender,

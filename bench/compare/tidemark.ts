@@ -25,7 +25,7 @@ export function tidemarkContender(kind: BackboneKind): Contender {
         pools.push(db);
         return db;
       };
-      const backbones = kind.create(schema, PARTITIONS);
+      const backbones = kind.create(schema, PARTITIONS, ['bench-projection']);
       const producerDb = await connect(env.clients, 'tm-producer');
       const relayDb = await connect(3, 'tm-relay');
       const consumerDb = await connect(10, 'tm-consumer');

@@ -1,6 +1,7 @@
 /** How the relay benchmark's figures are shown and judged. */
+import type { LatencyFigures } from '../lib/latency.js';
+import { drainCheck, int, latencyCheck, latencySection } from '../lib/latency-report.js';
 import type { TableSection, TargetCheck } from '../lib/report.js';
-import type { LatencyFigures } from './latency.js';
 import type { RelaySettings } from './settings.js';
 import type { ThroughputFigures } from './throughput.js';
 import type { TransactionFigures } from './transactions.js';
@@ -15,11 +16,9 @@ export interface RelayFigures {
 }
 
 /** The targets of issue 2 item 9; DESIGN.md asks for 5 % on the append, the issue accepts 10 %. */
-const limits = { overheadPct: 10, relayRatio: 0.5, p99Ms: 25 };
+const limits = { overheadPct: 10, relayRatio: 0.5 };
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(1)} %`;
-const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 export function relayTable(runs: readonly RelayFigures[]): TableSection[] {
   const row = (label: string, cell: (r: RelayFigures) => string) => ({ label, cells: runs.map(cell) });
@@ -55,32 +54,7 @@ export function relayTable(runs: readonly RelayFigures[]): TableSection[] {
         row('relay / raw (≥ 50 %)', (r) => `${(r.throughput.ratio * 100).toFixed(0)} %`),
       ],
     },
-    {
-      title: '(iii) commit → applied in a consumer',
-      rows: [
-        row(
-          'offered / achieved, events/s',
-          (r) => `${int(r.latency.offeredRate)} / ${int(r.latency.achievedRate)}`,
-        ),
-        row('applied / produced', (r) => `${int(r.latency.applied)} / ${int(r.latency.produced)}`),
-        row('p50', (r) => ms(r.latency.ms.p50)),
-        row('p95', (r) => ms(r.latency.ms.p95)),
-        row('p99 (≤ 25 ms)', (r) => ms(r.latency.ms.p99)),
-        row('max', (r) => ms(r.latency.ms.max)),
-        row(
-          'commit → in log, p50 / p99',
-          (r) => `${ms(r.latency.stages.commitToLog.p50)} / ${ms(r.latency.stages.commitToLog.p99)}`,
-        ),
-        row(
-          'in log → applied, p50 / p99',
-          (r) => `${ms(r.latency.stages.logToApplied.p50)} / ${ms(r.latency.stages.logToApplied.p99)}`,
-        ),
-        row(
-          'bench process CPU / loop delay p99',
-          (r) => `${r.latency.node.cpuPct} % / ${ms(r.latency.node.eventLoopDelayP99Ms)}`,
-        ),
-      ],
-    },
+    latencySection('(iii) commit → applied in a consumer', runs, (r) => r.latency),
   ];
 }
 
@@ -93,13 +67,7 @@ export function relayChecks(runs: readonly RelayFigures[]): TargetCheck[] {
       value: pct(r.transactions.overheadPct.tidemarkVsHandWritten),
       met: r.transactions.overheadPct.tidemarkVsHandWritten <= limits.overheadPct,
     },
-    {
-      name: 'relay leaves no committed event behind',
-      on: r.database,
-      target: 'all pre-appended events in the log',
-      value: `${int(r.throughput.relay.moved)} / ${int(r.throughput.events)}`,
-      met: r.throughput.relay.moved === r.throughput.events,
-    },
+    drainCheck(r.database, r.throughput.relay.moved, r.throughput.events, 'log'),
     {
       name: 'relay throughput vs raw copy',
       on: r.database,
@@ -107,16 +75,7 @@ export function relayChecks(runs: readonly RelayFigures[]): TargetCheck[] {
       value: `${(r.throughput.ratio * 100).toFixed(0)} %`,
       met: r.throughput.ratio >= limits.relayRatio,
     },
-    {
-      name: `commit→applied p99 at ${int(r.latency.offeredRate)} ev/s`,
-      on: r.database,
-      target: `≤ ${limits.p99Ms} ms, every event applied, offered rate reached`,
-      value: `${ms(r.latency.ms.p99)}, ${int(r.latency.applied)}/${int(r.latency.produced)} applied, ${int(r.latency.achievedRate)} ev/s`,
-      met:
-        r.latency.ms.p99 <= limits.p99Ms &&
-        r.latency.applied === r.latency.produced &&
-        r.latency.achievedRate >= 0.98 * r.latency.offeredRate,
-    },
+    latencyCheck(r.database, r.latency),
   ]);
 }
 
