@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openBackbone, resolveBackboneUrl } from '../../src/backbone/select.js';
 import type { BackboneSetting } from '../../src/topology/index.js';
@@ -43,5 +46,28 @@ describe('backbone selection', () => {
       code: 'TM_INVALID_ARGUMENT',
       message: expect.stringMatching(/backbone 'redis-streams' needs url/),
     });
+  });
+
+  it('leaves broker adapters and their clients to dynamic imports outside their own folders', () => {
+    const src = fileURLToPath(new URL('../../src/', import.meta.url));
+    const adapters = /^backbone\/(nats-jetstream|rabbitmq|redis-streams)\//;
+    const staticImport =
+      /^\s*(import|export)\s[^;]*?from\s+'([^']*\/(nats-jetstream|rabbitmq|redis-streams)\/[^']*|amqplib|ioredis|@nats-io\/[^']*)'/gm;
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        const name = relative(src, path);
+        if (entry.isDirectory()) walk(path);
+        else if (name.endsWith('.ts') && !adapters.test(name)) {
+          for (const match of readFileSync(path, 'utf8').matchAll(staticImport)) {
+            // A type-only import loads nothing at run time.
+            if (!/^\s*(import|export)\s+type\s/.test(match[0])) offenders.push(`${name}: ${match[2]}`);
+          }
+        }
+      }
+    };
+    walk(src);
+    expect(offenders).toEqual([]);
   });
 });
