@@ -128,4 +128,12 @@ reconciliation:
   - flow: customer-to-communications
     every: 30m
     repair: rehydrate
+
+# Backbone: what carries the events between contexts (docs/backbones.md). Left out, it is
+# postgres-log: a log table in the outbox's own database, no broker needed. For a broker:
+#   kind: nats-jetstream | rabbitmq | redis-streams, url: nats://… | amqp://… | redis://…
+#   (or url: \${VARIABLE} to keep a password out of this file), name: tidemark, partitions: 16
+# backbone:
+#   kind: rabbitmq
+#   url: \${TIDEMARK_RABBITMQ_URL}
 `;

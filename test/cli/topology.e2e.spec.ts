@@ -30,6 +30,18 @@ describe('tidemark init and topology check', () => {
     expect(check.code).toBe(0);
     expect(check.stdout).toContain('tidemark.yaml is valid.');
     expect(check.stdout).toContain('4 flows (push-state 1, push-domain 2, notify-fetch 1)');
+    expect(check.stdout).toContain("backbone: postgres-log 'tidemark'");
+  });
+
+  it('check names the chosen backbone, its password hidden', async () => {
+    await writeFile(
+      join(dir, 'tidemark.yaml'),
+      `${starterTopology}backbone:\n  kind: rabbitmq\n  url: amqp://app:s3cret@mq:5672/prod\n  name: orders\n`,
+    );
+    const check = await tidemark('topology', 'check');
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain("backbone: rabbitmq 'orders' at amqp://app:***@mq:5672/prod");
+    expect(check.stdout).not.toContain('s3cret');
   });
 
   it('check --json prints { valid, errors, summary } for a valid file', async () => {

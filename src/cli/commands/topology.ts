@@ -5,6 +5,7 @@ import {
   type Topology,
   type TopologyError,
 } from '../../topology/index.js';
+import { redactUrl } from '../../backbone/shared/options.js';
 
 interface Summary {
   readonly contexts: number;
@@ -42,6 +43,9 @@ function describe(file: string, topology: Topology): string {
       .join(', ')}`,
     `  ${count(topology.flows.length, 'flow')}${byStrategy ? ` (${byStrategy})` : ''}`,
     `  ${count(topology.decisions.length, 'decision')}, ${count(topology.reconciliation.length, 'reconciliation schedule')}`,
+    `  backbone: ${topology.backbone.kind} '${topology.backbone.name}'${
+      topology.backbone.url === undefined ? '' : ` at ${redactUrl(topology.backbone.url)}`
+    }`,
   ].join('\n');
 }
 
