@@ -108,6 +108,7 @@ describe.skipIf(!existsSync(chromiumPath) || !serverUp)('dashboard: a stalled co
     await expect.poll(() => state.textContent(), { timeout: 45_000 }).toMatch(/^stalled \d+ s: /);
     expect(await state.textContent()).toContain('handler failing on customer/c-1@1 (attempt');
     expect(await page.getByTestId('consumer-billing').getAttribute('class')).toBe('stalled');
+    expect(await page.getByTestId('context-billing').getAttribute('data-health')).toBe('stalled');
     expect(await page.getByTestId('consumer-reasons-billing').textContent()).toMatch(
       /customer\/c-1@1 failed \d+ times, last at .*: billing database refuses the connection/,
     );
@@ -122,6 +123,7 @@ describe.skipIf(!existsSync(chromiumPath) || !serverUp)('dashboard: a stalled co
     await expect.poll(() => consumer.appliedVersion('customer', 'c-1'), { timeout: 30_000 }).toBe(1);
     await expect.poll(() => state.textContent(), { timeout: 45_000 }).toBe('idle');
     expect(await page.getByTestId('consumer-billing').getAttribute('class')).toBe('');
+    expect(await page.getByTestId('context-billing').getAttribute('data-health')).not.toBe('stalled');
     await page.close();
   }, 120_000);
 });

@@ -44,7 +44,9 @@ interface Sample {
 export function health(
   lag: number | null,
   deadLetters: Flow['deadLetters'],
+  stalled = false,
 ): { colour: string; label: string } {
+  if (stalled) return { colour: '#cf222e', label: 'stalled' };
   if (deadLetters && deadLetters.open > 0) return { colour: '#cf222e', label: 'stuck (dead letters)' };
   if (lag === null) return { colour: '#8c959f', label: 'lag unknown' };
   if (lag >= 100) return { colour: '#cf222e', label: 'far behind' };
@@ -52,7 +54,7 @@ export function health(
   return { colour: '#2da44e', label: 'up to date' };
 }
 
-function graph(topology: TopologyAnswer, flows: FlowsAnswer): SVGElement {
+function graph(topology: TopologyAnswer, flows: FlowsAnswer, stalled: ReadonlySet<string>): SVGElement {
   const sources = [...new Set(topology.flows.map((f) => f.source))];
   const consumers = topology.contexts.map((c) => c.name).filter((n) => !sources.includes(n));
   const rowHeight = 64;
@@ -74,7 +76,7 @@ function graph(topology: TopologyAnswer, flows: FlowsAnswer): SVGElement {
     const to = position.get(flow.consumer);
     if (!from || !to) continue;
     const progress = byConsumer.get(flow.consumer);
-    const state = health(progress?.lag ?? null, progress?.deadLetters ?? null);
+    const state = health(progress?.lag ?? null, progress?.deadLetters ?? null, stalled.has(flow.consumer));
     svg.append(
       s('line', {
         x1: from.x + 180,
@@ -97,7 +99,7 @@ function graph(topology: TopologyAnswer, flows: FlowsAnswer): SVGElement {
     const isSource = sources.includes(name);
     const state = isSource
       ? { colour: '#0b3954', label: `authority · backlog ${flows.backlog}` }
-      : health(progress?.lag ?? null, progress?.deadLetters ?? null);
+      : health(progress?.lag ?? null, progress?.deadLetters ?? null, stalled.has(name));
     const group = s('g', { 'data-testid': `context-${name}`, 'data-health': state.label });
     group.append(
       s('rect', { x: at.x, y: at.y, width: 180, height: 40, rx: 6, fill: state.colour }),
@@ -160,13 +162,13 @@ export async function topologyView(): Promise<HTMLElement> {
       ...[
         ['#2da44e', 'up to date'],
         ['#d4a72c', 'behind'],
-        ['#cf222e', 'stuck or far behind'],
+        ['#cf222e', 'stuck, stalled or far behind'],
         ['#8c959f', 'unknown'],
       ].map(([colour, label]) =>
         h('span', {}, h('span', { class: 'swatch', style: `background:${colour}` }), label!),
       ),
     ),
-    graph(topology, flows),
+    graph(topology, flows, new Set((consumers ?? []).filter((c) => c.stalled).map((c) => c.consumer))),
     h(
       'table',
       { 'data-testid': 'flows' },
