@@ -80,12 +80,15 @@ export function createRelay(options: RelayOptions): Relay {
   let running = false;
   let loop: Promise<void> | undefined;
   let unlisten: Unlisten | undefined;
+  /** When this member last extended its lease (claim, advance or renew), by the process clock. */
+  let leaseExtendedAt = 0;
 
   async function claim(): Promise<boolean> {
     await db.query(sql.ensure, [name]);
     const result = await db.query<{ txid: string; position: number }>(sql.claim, [name, member, leaseMs]);
     const row = result.rows[0];
     cursor = row ? { txid: row.txid, position: Number(row.position) } : undefined;
+    if (cursor) leaseExtendedAt = Date.now();
     return cursor !== undefined;
   }
 
@@ -187,6 +190,8 @@ export function createRelay(options: RelayOptions): Relay {
       return 0;
     }
     cursor = outcome.next;
+    // An advance extends the lease too; an empty batch advanced nothing.
+    if (outcome.count > 0) leaseExtendedAt = Date.now();
     return outcome.count;
   }
 
@@ -210,7 +215,11 @@ export function createRelay(options: RelayOptions): Relay {
         const moved = await relayOnce();
         failures = 0;
         if (moved < batchSize) {
-          if (moved === 0 && cursor) await db.query(sql.renew, [name, member, leaseMs]);
+          // Renewing on every empty wake-up cost a write per notification; half a lease is soon enough.
+          if (moved === 0 && cursor && Date.now() - leaseExtendedAt >= leaseMs / 2) {
+            await db.query(sql.renew, [name, member, leaseMs]);
+            leaseExtendedAt = Date.now();
+          }
           await wakeup.wait(pollMs);
         }
       } catch (error) {

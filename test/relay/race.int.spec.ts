@@ -84,11 +84,15 @@ describe.runIf(available)('gap-safe relay under out-of-order commits (server Pos
       expect(status.backlog).toBe(1);
       expect(BigInt(status.oldestOpenTransaction!.xid) <= slowXid).toBe(true);
       await slow.sql.query('COMMIT');
+      // Other suites on the same server may hold an older transaction open for a while.
       await expect
-        .poll(async () => {
-          await relay.drain();
-          return logIds();
-        })
+        .poll(
+          async () => {
+            await relay.drain();
+            return logIds();
+          },
+          { timeout: 30_000 },
+        )
         .toEqual(['slow', 'fast']);
     } finally {
       await slow.close();
