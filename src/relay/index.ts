@@ -3,3 +3,5 @@ export type { Relay, RelayOptions, RelayStatus, RelayCursor } from './relay.js';
 export { orderVersionsWithinBatch } from './order.js';
 export { diagnoseHorizon, explainHorizon } from './horizon.js';
 export type { HorizonDiagnosis, HorizonHolder } from './horizon.js';
+export { createAudienceBackbone, minimizedAttribute } from './audiences.js';
+export type { AudienceBackbone, AudienceOptions } from './audiences.js';

@@ -53,6 +53,7 @@ export {
 } from './registry.js';
 export { createUpcasters, type Upcaster, type Upcasters, type UpcastersOptions } from './upcast.js';
 export { piiKeyword, piiPaths } from './pii.js';
+export { schemaFieldPaths } from './fields.js';
 export { omitFields, projectFields } from './projection.js';
 export { allowListFor, minimizeData, minimizeEnvelope, withheldPii, type FieldPolicy } from './minimize.js';
 export { createClaimCheckStore, type ClaimCheckOptions, type ClaimCheckStore } from './claim-check/store.js';

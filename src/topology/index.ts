@@ -24,3 +24,5 @@ export type {
   Tier,
   Topology,
 } from './model.js';
+export { fieldPolicyOf, receiveFieldsOf, restrictedConsumers } from './field-policy.js';
+export type { ParseTopologyOptions } from './parse.js';
