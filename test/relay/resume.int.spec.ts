@@ -71,6 +71,30 @@ describe.each(kinds)('relay crash and resume on $name', (kind) => {
     expect(status).toMatchObject({ relayed: 30, backlog: 0, owner: second.member });
   });
 
+  it('an idle running relay keeps its lease (renewed by half-lease) and another instance cannot take over', async () => {
+    const backbone = await createPostgresLog({ db: t.db, schema: t.schema, partitions: 2 });
+    const owner = createRelay({ db: t.db, backbone, schema: t.schema, leaseMs: 400, pollMs: 20 });
+    const standby = createRelay({ db: t.db, backbone, schema: t.schema, leaseMs: 400 });
+    owner.start();
+    try {
+      await expect.poll(async () => (await owner.status()).owner, { timeout: 10_000 }).toBe(owner.member);
+      // Five leases long, with nothing to relay: only the renewals keep the lease alive.
+      for (let i = 0; i < 10; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await standby.relayOnce()).toBe(0);
+        expect((await owner.status()).owner).toBe(owner.member);
+      }
+      await appendMany(5, 'idle');
+      await settled(5);
+      await expect.poll(logCount, { timeout: 10_000 }).toBe(5);
+    } finally {
+      await owner.stop();
+    }
+    // Stopped, it gives the lease back at once.
+    expect(await standby.relayOnce()).toBe(0);
+    expect((await standby.status()).owner).toBe(standby.member);
+  });
+
   it('given a backbone outside the outbox transaction that fails after publishing, the retry republishes without duplicates', async () => {
     // A distinct Db object for the backbone: the relay cannot join its transaction.
     const otherHandle: Db = { ...t.db };
