@@ -6,6 +6,9 @@ import {
   type TopologyError,
 } from '../../topology/index.js';
 import { redactUrl } from '../../backbone/shared/options.js';
+import { createSchemaCompiler } from '../../schema/compile.js';
+import { loadSchemasFromDirectory } from '../../schema/directory.js';
+import { piiKeyword } from '../../schema/pii.js';
 
 interface Summary {
   readonly contexts: number;
@@ -56,8 +59,18 @@ export function registerTopology(program: Command): void {
     .description('validate the topology file; exit code 2 and every error (file:line:column) if invalid')
     .option('--file <path>', 'the topology file', 'tidemark.yaml')
     .option('--json', 'print { valid, errors, summary }')
-    .action(async (opts: { file: string; json?: boolean }) => {
-      const result = await readTopologyFile(opts.file);
+    .option(
+      '--schemas <dir>',
+      'also check each flow’s fields against the event schemas in <dir> (<type>/<version>.json): unknown fields, PII without opt-in',
+    )
+    .action(async (opts: { file: string; json?: boolean; schemas?: string }) => {
+      // x-pii is declared so that tagged schemas load; the tags are what the check reads.
+      const schemas = opts.schemas
+        ? await loadSchemasFromDirectory(opts.schemas, {
+            compiler: createSchemaCompiler({ keywords: [piiKeyword] }),
+          })
+        : undefined;
+      const result = await readTopologyFile(opts.file, schemas ? { schemas } : {});
       if (opts.json) {
         const errors: readonly TopologyError[] = result.errors;
         const summary = result.valid ? summarise(result.topology) : null;
