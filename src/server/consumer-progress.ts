@@ -2,8 +2,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ConsumerProgress } from '../consumer/types.js';
 import { consumerStall } from '../obs/stall.js';
 import type { Db } from '../store/db.js';
-import type { GroupLagReader } from './progress.js';
-import type { ConsumerHandle } from './stores.js';
+import { quoteIdentifier } from '../store/identifier.js';
+import { postgresLogLag, type GroupLagReader } from './progress.js';
+import { consumerDirectory, type ConsumerHandle } from './stores.js';
 
 /** What the control plane needs of a running consumer; a `Consumer` has it. */
 export interface RunningConsumer {
@@ -252,4 +253,45 @@ export async function diagnoseConsumer(
       : null,
     reasons,
   };
+}
+
+/**
+ * Stalled consumers as the database shows them, for a tool without running consumers
+ * (`tidemark status`): the given consumers (default: every group with offsets on the
+ * postgres-log in `schema`) that keep their inbox in the same schema. A consumer with no inbox
+ * row here keeps its store elsewhere, where its progress cannot be seen: it is left out rather
+ * than reported stalled.
+ */
+export async function storedConsumerStalls(options: {
+  readonly db: Db;
+  readonly schema: string;
+  readonly consumers?: readonly string[];
+  readonly stallAfterMs: number;
+}): Promise<ConsumerDiagnosis[]> {
+  const { db, schema } = options;
+  const quotedSchema = quoteIdentifier(schema, 'schema name');
+  const names =
+    options.consumers ??
+    (
+      await db.query<{ name: string }>(
+        `SELECT DISTINCT consumer_group AS name FROM ${quotedSchema}.log_checkpoints ORDER BY 1`,
+      )
+    ).rows.map((r) => r.name);
+  const groupLag = postgresLogLag(db, schema);
+  const stalled: ConsumerDiagnosis[] = [];
+  for (const name of names) {
+    const here = await db.query(`SELECT 1 FROM ${quotedSchema}.inbox WHERE consumer = $1 LIMIT 1`, [name]);
+    if (here.rows.length === 0) continue;
+    const diagnosis = await diagnoseConsumer({
+      name,
+      running: undefined,
+      store: consumerDirectory([{ name }], { db, schema }).get(name),
+      groupLag,
+      log: { db, quotedSchema },
+      stallAfterMs: options.stallAfterMs,
+      memberTimeoutMs: 10_000,
+    });
+    if (diagnosis.stalled) stalled.push(diagnosis);
+  }
+  return stalled;
 }

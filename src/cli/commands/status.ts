@@ -8,12 +8,15 @@ import type { Topology } from '../../topology/model.js';
 import { connect } from '../connect.js';
 import { diagnoseHorizon } from '../../relay/horizon.js';
 import { quoteIdentifier } from '../../store/identifier.js';
+import { storedConsumerStalls } from '../../server/consumer-progress.js';
+import { positiveInteger } from '../options.js';
 
 interface Options {
   db?: string;
   schema?: string;
   topology?: string;
   json?: boolean;
+  stallAfter?: number;
 }
 
 function entityRef(text: string): { type: string; id: string } {
@@ -66,6 +69,11 @@ export function registerStatus(program: Command): void {
       '--topology <file>',
       'topology file for contexts and decisions (default: ./tidemark.yaml if present)',
     )
+    .option(
+      '--stall-after <seconds>',
+      'a consumer with work waiting that applied nothing for this long is reported stalled (default 60)',
+      positiveInteger('--stall-after'),
+    )
     .option('--json', 'print JSON')
     .action(async (raw: string, options: Options) => {
       const entity = entityRef(raw);
@@ -79,10 +87,36 @@ export function registerStatus(program: Command): void {
         // Why nothing moves, when an old open transaction holds the relay back (only then shown).
         const horizon = await diagnoseHorizon(db, quoteIdentifier(schema, 'schema name'));
         const held = horizon.held ? { relayHorizon: horizon } : {};
+        // Consumers of this entity type with work waiting and nothing applied (only then shown).
+        const stalled = await storedConsumerStalls({
+          db,
+          schema,
+          ...(topology
+            ? {
+                consumers: [
+                  ...new Set(
+                    topology.flows.filter((f) => f.entityType === entity.type).map((f) => f.consumer),
+                  ),
+                ],
+              }
+            : {}),
+          stallAfterMs: (options.stallAfter ?? 60) * 1000,
+        });
+        const stalls = stalled.length > 0 ? { stalledConsumers: stalled } : {};
         process.stdout.write(
           options.json
-            ? `${JSON.stringify({ ...status, ...held })}\n`
-            : `${formatStatus(status)}\n${horizon.held ? `\nRelay held back: ${horizon.explanation}\n` : ''}`,
+            ? `${JSON.stringify({ ...status, ...held, ...stalls })}\n`
+            : `${formatStatus(status)}\n${horizon.held ? `\nRelay held back: ${horizon.explanation}\n` : ''}` +
+                stalled
+                  .map(
+                    (c) =>
+                      `\nConsumer stalled: ${c.explanation}\n` +
+                      c.reasons
+                        .slice(1)
+                        .map((r) => `  also: ${r.detail}\n`)
+                        .join(''),
+                  )
+                  .join(''),
         );
       } catch (error) {
         if (!isTidemarkError(error, 'TM_ENTITY_NOT_FOUND')) throw error;
