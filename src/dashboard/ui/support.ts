@@ -36,7 +36,8 @@ export function supportTarget(
   segments: readonly string[],
   types: readonly string[],
 ): { type: string | undefined; id: string | undefined } {
-  if (segments.length >= 2 && types.includes(segments[0]!)) {
+  // Without declared types any first segment is the type (the form then asks for it in full).
+  if (segments.length >= 2 && (types.length === 0 || types.includes(segments[0]!))) {
     return { type: segments[0], id: segments.slice(1).join('/') || undefined };
   }
   return { type: types[0], id: segments.join('/') || undefined };
