@@ -10,7 +10,7 @@ import { TidemarkError } from '../errors.js';
 import { isRepairEvent, stateEventType } from '../reconcile/repair-type.js';
 import { claimReferenceOf } from '../schema/claim-check/attributes.js';
 import type { ClaimCheckStore } from '../schema/claim-check/store.js';
-import { minimizeEnvelope } from '../schema/minimize.js';
+import { allowListFor, minimizeEnvelope, withheldPii, type FieldPolicy } from '../schema/minimize.js';
 import type { SchemaSet } from '../schema/schema-set.js';
 import type { Upcasters } from '../schema/upcast.js';
 import { createEventValidator, invalidEvent, type EventValidator } from '../schema/validator.js';
@@ -72,7 +72,8 @@ export function createReceiver(options: ReceiveOptions): (tx: Sql, envelope: Env
       return minimize ? minimizeEnvelope(policy, envelope) : envelope;
     }
     if (validate) {
-      if (isMinimizedCopy(envelope)) validateMinimized(validate, envelope);
+      if (isMinimizedCopy(envelope))
+        validateMinimized(validate, envelope, options.fields ? policy : undefined);
       else validate(envelope);
     }
     if (options.upcasters) envelope = options.upcasters.upcast(envelope);
@@ -88,17 +89,42 @@ function isMinimizedCopy(envelope: Envelope): boolean {
 /** Rules a minimized copy breaks by design: the fields its consumer may not see are gone. */
 const absenceRules = new Set(['required', 'dependentRequired', 'minProperties']);
 
+const under = (path: string, entry: string) => path === entry || path.startsWith(`${entry}.`);
+
+/**
+ * Whether the consumer's own list says it receives `path` (`lines[2].amount` reads as
+ * `lines.amount`), so a required field missing there is missing for real.
+ */
+function receivedField(policy: FieldPolicy, envelope: Envelope, path: string): boolean {
+  const allowed = allowListFor(policy, envelope);
+  if (!allowed) return false;
+  const dotted = path.replace(/\[\d*\]/g, '');
+  return (
+    allowed.some((entry) => under(dotted, entry)) &&
+    !withheldPii(policy, envelope).some((pii) => under(dotted, pii))
+  );
+}
+
 /**
  * Validates a minimized copy: every field it carries must match the schema, but a field the
- * allow-list removed is not missing. Any other issue still dead-letters the event.
+ * allow-list removed is not missing. With `receive.fields` (e.g. `receiveFieldsOf(topology, name)`),
+ * a required field the list allows must still be there. Any other issue dead-letters the event.
  */
-function validateMinimized(validate: EventValidator, envelope: Envelope): void {
+function validateMinimized(
+  validate: EventValidator,
+  envelope: Envelope,
+  policy: FieldPolicy | undefined,
+): void {
   try {
     validate(envelope);
   } catch (error) {
     if (!(error instanceof TidemarkError) || error.code !== 'TM_SCHEMA_INVALID_EVENT') throw error;
     const issues = (error.context.issues ?? []) as readonly SchemaIssue[];
-    const remaining = issues.filter((issue) => !absenceRules.has(issue.rule));
+    const remaining = issues.filter(
+      (issue) =>
+        !absenceRules.has(issue.rule) ||
+        (issue.rule === 'required' && policy !== undefined && receivedField(policy, envelope, issue.path)),
+    );
     if (remaining.length > 0) throw invalidEvent(envelope, remaining);
   }
 }

@@ -9,7 +9,7 @@ import { createEnvelope, type Envelope } from '../../src/envelope/index.js';
 import { isTidemarkError, type TidemarkError } from '../../src/errors.js';
 import { createAudienceBackbone, minimizedAttribute } from '../../src/relay/audiences.js';
 import type { Sql } from '../../src/store/db.js';
-import { parseTopology } from '../../src/topology/index.js';
+import { parseTopology, receiveFieldsOf } from '../../src/topology/index.js';
 import { schemas, topologyText, type } from './minimize-support.js';
 
 // The estate plus a second entity type: billing also receives policies, without a list.
@@ -142,6 +142,17 @@ describe('receiving a minimized copy', () => {
     await expect(receive(tx, event('customer', { email: 'a@example.com' }))).rejects.toMatchObject({
       code: 'TM_SCHEMA_INVALID_EVENT',
     });
+  });
+
+  it('with its own list, a required field the list allows must still be there', async () => {
+    const billing = createReceiver({ schemas, fields: receiveFieldsOf(topology, 'billing') });
+    const withoutId = event('customer', { email: 'a@example.com' }, { [minimizedAttribute]: 'billing' });
+    await expect(billing(tx, withoutId)).rejects.toMatchObject({
+      code: 'TM_SCHEMA_INVALID_EVENT',
+      message: expect.stringContaining('customerId') as string,
+    });
+    const withId = event('customer', { customerId: 'c' }, { [minimizedAttribute]: 'billing' });
+    expect((await billing(tx, withId)).data).toEqual({ customerId: 'c' });
   });
 
   it('still refuses a field it carries with the wrong type', async () => {
