@@ -13,6 +13,7 @@ import { renderTargets, renderText, type BenchReport } from './lib/report.js';
 import { writeResults } from './lib/results-file.js';
 import { sourceRevision } from './lib/revision.js';
 import { openPGliteTarget, openPostgresTarget, type Target, type TargetKey } from './lib/targets.js';
+import { appendBenchmark } from './append.js';
 import { backboneBenchmark } from './backbone.js';
 import { cdcBenchmark } from './cdc.js';
 import { compareBenchmark } from './compare.js';
@@ -24,6 +25,7 @@ import { waitBenchmark } from './wait.js';
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
   relay: relayBenchmark,
+  append: appendBenchmark,
   backbone: backboneBenchmark,
   compare: compareBenchmark,
   consumer: consumerBenchmark,

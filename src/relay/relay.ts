@@ -24,6 +24,13 @@ export interface RelayOptions {
   readonly batchSize?: number;
   /** Polling fallback when no NOTIFY arrives (default 250 ms). */
   readonly pollMs?: number;
+  /**
+   * After a batch that moved rows, poll this often (default 10 ms) for `hotForMs` (default
+   * 250 ms) before falling back to `pollMs`: producers notify at most once per interval (see
+   * the producer's `notify`), so under traffic the relay finds the appends in between itself.
+   */
+  readonly hotPollMs?: number;
+  readonly hotForMs?: number;
   /** Lease on the cursor; a crashed relay's cursor is taken over after it (default 10 s). */
   readonly leaseMs?: number;
   readonly onError?: (error: unknown) => void;
@@ -71,6 +78,9 @@ export function createRelay(options: RelayOptions): Relay {
   const name = options.name ?? 'default';
   const batchSize = options.batchSize ?? 500;
   const pollMs = options.pollMs ?? 250;
+  const hotPollMs = Math.min(options.hotPollMs ?? 10, pollMs);
+  const hotForMs = options.hotForMs ?? 250;
+  let lastMovedAt = Number.NEGATIVE_INFINITY;
   const leaseMs = options.leaseMs ?? 10_000;
   const member = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   // Publishing inside the relay's own transaction makes outbox → backbone exactly-once.
@@ -214,13 +224,14 @@ export function createRelay(options: RelayOptions): Relay {
         }
         const moved = await relayOnce();
         failures = 0;
+        if (moved > 0) lastMovedAt = performance.now();
         if (moved < batchSize) {
           // Renewing on every empty wake-up cost a write per notification; half a lease is soon enough.
           if (moved === 0 && cursor && Date.now() - leaseExtendedAt >= leaseMs / 2) {
             await db.query(sql.renew, [name, member, leaseMs]);
             leaseExtendedAt = Date.now();
           }
-          await wakeup.wait(pollMs);
+          await wakeup.wait(performance.now() - lastMovedAt < hotForMs ? hotPollMs : pollMs);
         }
       } catch (error) {
         failures++;
