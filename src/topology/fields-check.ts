@@ -97,6 +97,15 @@ export function fieldSchemaIssues(document: unknown, schemas: SchemaLookup): Top
         continue;
       }
       const tagged = pii.find((p) => field === p.path || field.startsWith(`${p.path}.`));
+      if (!tagged && optedIn.has(field)) {
+        const position = strings(flow.pii).indexOf(field);
+        issues.push({
+          path: [...at, 'pii', position],
+          message:
+            `${flowLabel(name, at)} opts in to '${field}' as PII, but no registered schema of '${entityType}' tags it x-pii: ` +
+            'remove it from pii (an opt-in records a decision about personal data; keep the list to such fields)',
+        });
+      }
       if (tagged && !optedIn.has(field)) {
         issues.push({
           path: [...at, 'fields', i],

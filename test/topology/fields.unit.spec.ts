@@ -140,6 +140,18 @@ describe('flow allow-lists in the topology', () => {
     ).toEqual([]);
   });
 
+  it('flags an opt-in for a field no schema tags as PII', () => {
+    expect(checked(withLines('    fields: [customerId, email]', '    pii: [email, customerId]'))).toEqual([
+      {
+        line: 15,
+        path: 'flows[0].pii[1]',
+        message: expect.stringContaining(
+          "flow 'to-billing' opts in to 'customerId' as PII, but no registered schema of 'customer' tags it x-pii",
+        ) as string,
+      },
+    ]);
+  });
+
   it('refuses an allow-list for an entity type without any registered schema', () => {
     const text = yaml(
       ...estate,
