@@ -25,10 +25,10 @@ if (!withPolicy.valid) throw new Error('fixture topology is invalid');
 const topology = withPolicy.topology;
 
 /** A backbone that records what it was given. */
-function recorder(): Backbone & { published: Envelope[] } {
+function recorder(name = 'memory'): Backbone & { published: Envelope[] } {
   const published: Envelope[] = [];
   return {
-    name: 'memory',
+    name,
     capabilities: {
       persistent: false,
       consumerGroups: false,
@@ -40,7 +40,8 @@ function recorder(): Backbone & { published: Envelope[] } {
     async publish(batch: readonly Envelope[], _options?: PublishOptions) {
       published.push(...batch);
     },
-    subscribe: () => Promise.reject(new Error('not used')),
+    subscribe: (group: string) =>
+      Promise.resolve({ group, member: name, assignedPartitions: () => [], stop: async () => {} }),
     close: async () => {},
   };
 }
@@ -93,6 +94,18 @@ describe('createAudienceBackbone', () => {
     expect(router.for('billing')).toBe(billing);
     expect(router.for('audit')).toBe(shared);
     expect(router.capabilities.transactionalPublish).toBe(false);
+  });
+
+  it('subscribes a group named like a restricted consumer to its own channel, others to the shared one', async () => {
+    const router = createAudienceBackbone({
+      shared: recorder('shared'),
+      audiences: { billing: recorder('billing'), claims: recorder('claims') },
+      topology,
+    });
+    const handler = async () => {};
+    expect((await router.subscribe('billing', handler)).member).toBe('billing');
+    expect((await router.subscribe('claims', handler)).member).toBe('claims');
+    expect((await router.subscribe('audit', handler)).member).toBe('shared');
   });
 
   it('refuses a restricted consumer without a channel, an audience that is no context, and a shared channel reused', () => {
