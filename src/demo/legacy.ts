@@ -11,6 +11,8 @@ import { quoteIdentifier } from '../store/identifier.js';
 import { migrate } from '../store/migrate.js';
 import { openPostgres } from '../store/pg/index.js';
 import { sleep } from '../util/wakeup.js';
+import pg from 'pg';
+import { checkSourceReady } from '../cdc/source.js';
 import { storyCustomer } from './story.js';
 
 /**
@@ -230,6 +232,20 @@ const legacyWrites = (t: string): readonly [string, readonly unknown[]][] => [
  * streaming), makes legacy writes, waits until Policy holds what they mean, and always drops the
  * replication slot and publication at the end.
  */
+/**
+ * Refuses a legacy source that cannot be captured before the demo starts anything, so the user
+ * hears of wal_level or a missing replication privilege at once, not after the main demo.
+ */
+export async function checkLegacySource(connectionString: string): Promise<void> {
+  const client = new pg.Client({ connectionString, application_name: 'tidemark-demo-legacy' });
+  await client.connect();
+  try {
+    await checkSourceReady(client);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function runLegacy(options: LegacyOptions): Promise<LegacyReport> {
   const { db } = options;
   const progress = options.onProgress ?? (() => {});

@@ -34,7 +34,7 @@ import type { Readiness } from '../ledger/types.js';
 import { demoTopology } from './topology.js';
 import { runStory, storyCustomer, tellStoryStep, type StoryStep } from './story.js';
 import { reconciledHandler } from '../reconcile/index.js';
-import { runLegacy, type LegacyReport } from './legacy.js';
+import { checkLegacySource, runLegacy, type LegacyReport } from './legacy.js';
 import {
   billingDigests,
   injectBillingDrift,
@@ -184,6 +184,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
     pauseMs: options.pauseMs ?? 5,
   };
   const progress = options.onProgress ?? (() => {});
+  if (options.legacy) await checkLegacySource(options.legacy.connectionString);
 
   const { comms: commsSchema, ...sharedSchemas } = schemas;
   for (const schema of Object.values(sharedSchemas)) {
@@ -196,300 +197,320 @@ export async function runDemo(options: DemoOptions): Promise<DemoReport> {
   await digests.authority.register(db);
   await digests.replica.register(db);
 
-  // Opened first: an unreachable backbone fails the demo before anything else is started.
-  const log = await (options.openBackbone ?? embeddedLog)(db, schemas.profile);
+  // Everything started is stopped again in reverse order, also when the demo fails half-way
+  // (a process left with running loops and servers would never exit).
+  const teardown: (() => Promise<unknown> | unknown)[] = [];
+  try {
+    // Opened first: an unreachable backbone fails the demo before anything else is started.
+    const log = await (options.openBackbone ?? embeddedLog)(db, schemas.profile);
+    teardown.push(() => log.close());
 
-  // Communications lives in a database of its own: it learns of changes from thin notices,
-  // fetches the state from Customer Profile's read API, and reports its ledger stages back
-  // through its own outbox, relay and log to the authority's collector.
-  const commsDb = await options.openCommunicationsDb();
-  await commsDb.query(`DROP SCHEMA IF EXISTS "${commsSchema}" CASCADE`);
-  await migrate(commsDb, commsSchema);
-  await createContactsTable(commsDb, commsSchema);
-  await registerAuthority(
-    commsDb,
-    { entityType: stageReportType, context: contexts.communications },
-    commsSchema,
-  );
-  const readApi = await startReadApi({ customer: customerReader(db, schemas.profile) });
-  const pullClient = createPullClient({
-    baseUrl: readApi.baseUrl,
-    consumer: contexts.communications,
-    timeoutMs: 2_000,
-  });
-  // Reconciliation repairs Billing by pulling the authority's current state.
-  const billingPullClient = createPullClient({
-    baseUrl: readApi.baseUrl,
-    consumer: contexts.billing,
-    timeoutMs: 2_000,
-  });
-  const commsLog = await embeddedLog(commsDb, commsSchema);
-  const commsRelay = createRelay({ db: commsDb, backbone: commsLog, schema: commsSchema, pollMs: 50 });
-  const collector = createLedgerCollector({
-    db,
-    schema: schemas.profile,
-    backbone: commsLog,
-    name: `ledger-from-${contexts.communications}`,
-  });
-
-  const backbone =
-    options.faults === false
-      ? withFaults(log, { seed: size.seed })
-      : withFaults(log, { seed: size.seed, duplicateRate: 0.15, reorderRate: 0.5, crashBeforeAckRate: 0.1 });
-  const relay = createRelay({ db, backbone: log, schema: schemas.profile, pollMs: 50 });
-  const billingTally = new OutcomeTally();
-  const policyTally = new OutcomeTally();
-  const claimsTally = new OutcomeTally();
-  const commsTally = new OutcomeTally();
-  // Embedded, every context's schema is in one database: each records its stages straight into
-  // the authority's ledger in its apply transaction. Across databases a context would use a
-  // reporting sink, and its stages would travel back over the backbone (docs/ledger.md).
-  const ledgerOf = (context: string) => localLedgerSink({ context, schema: schemas.profile });
-  const topology = demoTopology();
-  const consumer = (
-    context: string,
-    schema: string,
-    handler: Parameters<typeof createConsumer>[0]['handlers'][string],
-    tables: readonly string[],
-    tally: OutcomeTally,
-    own?: { db: Db; ledger: LedgerSink },
-  ) =>
-    createConsumer({
-      name: context,
-      db: own?.db ?? db,
-      backbone,
-      schema,
-      handlers: { customer: handler },
-      projection: { tables },
-      ledger: own?.ledger ?? ledgerOf(context),
-      onOutcome: tally.record,
-    });
-  const consumers = {
-    billing: consumer(
-      contexts.billing,
-      schemas.billing,
-      reconciledHandler(
-        billingHandler((after) => nextOccurrence(topology, 'next-billing-cycle', after)),
-        digests.replica,
-      ),
-      billingTables,
-      billingTally,
-    ),
-    policy: consumer(contexts.policy, schemas.policy, policyHandler(), insuredTables, policyTally),
-    claims: consumer(
-      contexts.claims,
-      schemas.claims,
-      claimsHandler(schemas.claims),
-      insuredTables,
-      claimsTally,
-    ),
-    communications: consumer(
-      contexts.communications,
+    // Communications lives in a database of its own: it learns of changes from thin notices,
+    // fetches the state from Customer Profile's read API, and reports its ledger stages back
+    // through its own outbox, relay and log to the authority's collector.
+    const commsDb = await options.openCommunicationsDb();
+    if (commsDb !== db) teardown.push(() => commsDb.close());
+    await commsDb.query(`DROP SCHEMA IF EXISTS "${commsSchema}" CASCADE`);
+    await migrate(commsDb, commsSchema);
+    await createContactsTable(commsDb, commsSchema);
+    await registerAuthority(
+      commsDb,
+      { entityType: stageReportType, context: contexts.communications },
       commsSchema,
-      communicationsHandler(pullClient),
-      communicationsTables,
-      commsTally,
-      {
-        db: commsDb,
-        ledger: reportingLedgerSink({
-          context: contexts.communications,
-          schema: commsSchema,
-          producer: createProducer({ context: contexts.communications, schema: commsSchema }),
-        }),
-      },
-    ),
-  };
+    );
+    const readApi = await startReadApi({ customer: customerReader(db, schemas.profile) });
+    teardown.push(() => readApi.close());
+    const pullClient = createPullClient({
+      baseUrl: readApi.baseUrl,
+      consumer: contexts.communications,
+      timeoutMs: 2_000,
+    });
+    teardown.push(() => pullClient.close());
+    // Reconciliation repairs Billing by pulling the authority's current state.
+    const billingPullClient = createPullClient({
+      baseUrl: readApi.baseUrl,
+      consumer: contexts.billing,
+      timeoutMs: 2_000,
+    });
+    teardown.push(() => billingPullClient.close());
+    const commsLog = await embeddedLog(commsDb, commsSchema);
+    teardown.push(() => commsLog.close());
+    const commsRelay = createRelay({ db: commsDb, backbone: commsLog, schema: commsSchema, pollMs: 50 });
+    teardown.push(() => commsRelay.stop());
+    const collector = createLedgerCollector({
+      db,
+      schema: schemas.profile,
+      backbone: commsLog,
+      name: `ledger-from-${contexts.communications}`,
+    });
+    teardown.push(() => collector.stop());
 
-  relay.start();
-  commsRelay.start();
-  await collector.start();
-  for (const c of Object.values(consumers)) await c.start();
+    const backbone =
+      options.faults === false
+        ? withFaults(log, { seed: size.seed })
+        : withFaults(log, {
+            seed: size.seed,
+            duplicateRate: 0.15,
+            reorderRate: 0.5,
+            crashBeforeAckRate: 0.1,
+          });
+    const relay = createRelay({ db, backbone: log, schema: schemas.profile, pollMs: 50 });
+    teardown.push(() => relay.stop());
+    const billingTally = new OutcomeTally();
+    const policyTally = new OutcomeTally();
+    const claimsTally = new OutcomeTally();
+    const commsTally = new OutcomeTally();
+    // Embedded, every context's schema is in one database: each records its stages straight into
+    // the authority's ledger in its apply transaction. Across databases a context would use a
+    // reporting sink, and its stages would travel back over the backbone (docs/ledger.md).
+    const ledgerOf = (context: string) => localLedgerSink({ context, schema: schemas.profile });
+    const topology = demoTopology();
+    const consumer = (
+      context: string,
+      schema: string,
+      handler: Parameters<typeof createConsumer>[0]['handlers'][string],
+      tables: readonly string[],
+      tally: OutcomeTally,
+      own?: { db: Db; ledger: LedgerSink },
+    ) =>
+      createConsumer({
+        name: context,
+        db: own?.db ?? db,
+        backbone,
+        schema,
+        handlers: { customer: handler },
+        projection: { tables },
+        ledger: own?.ledger ?? ledgerOf(context),
+        onOutcome: tally.record,
+      });
+    const consumers = {
+      billing: consumer(
+        contexts.billing,
+        schemas.billing,
+        reconciledHandler(
+          billingHandler((after) => nextOccurrence(topology, 'next-billing-cycle', after)),
+          digests.replica,
+        ),
+        billingTables,
+        billingTally,
+      ),
+      policy: consumer(contexts.policy, schemas.policy, policyHandler(), insuredTables, policyTally),
+      claims: consumer(
+        contexts.claims,
+        schemas.claims,
+        claimsHandler(schemas.claims),
+        insuredTables,
+        claimsTally,
+      ),
+      communications: consumer(
+        contexts.communications,
+        commsSchema,
+        communicationsHandler(pullClient),
+        communicationsTables,
+        commsTally,
+        {
+          db: commsDb,
+          ledger: reportingLedgerSink({
+            context: contexts.communications,
+            schema: commsSchema,
+            producer: createProducer({ context: contexts.communications, schema: commsSchema }),
+          }),
+        },
+      ),
+    };
 
-  const producer = createProducer({ context: contexts.profile, schema: schemas.profile });
-  const totalChanges = size.customers + size.addressChanges;
-  let done = 0;
-  const changes = await runProfileBusiness(
-    db,
-    schemas.profile,
-    producer,
-    size,
-    () => progress('changes accepted by Customer Profile', ++done, totalChanges),
-    digests.authority.record,
-  );
+    teardown.push(async () => {
+      for (const c of Object.values(consumers)) await c.stop();
+    });
+    relay.start();
+    commsRelay.start();
+    await collector.start();
+    for (const c of Object.values(consumers)) await c.start();
 
-  const compare = async () => {
-    const authority = (
-      await db.query<Customer>(`SELECT id, name, address, version FROM "${schemas.profile}".customers`)
-    ).rows;
-    const billing = (
-      await db.query<Customer>(
-        `SELECT customer_id AS id, name, address, version FROM "${schemas.billing}".billing_accounts`,
-      )
-    ).rows;
-    const comms = (
-      await commsDb.query<Customer>(
-        `SELECT customer_id AS id, name, address, version FROM "${commsSchema}".contacts`,
-      )
-    ).rows;
-    const insured = async (schema: string) =>
-      (
-        await db.query<Pick<Customer, 'id' | 'address' | 'version'>>(
-          `SELECT customer_id AS id, address, version FROM "${schema}".insured_parties`,
+    const producer = createProducer({ context: contexts.profile, schema: schemas.profile });
+    const totalChanges = size.customers + size.addressChanges;
+    let done = 0;
+    const changes = await runProfileBusiness(
+      db,
+      schemas.profile,
+      producer,
+      size,
+      () => progress('changes accepted by Customer Profile', ++done, totalChanges),
+      digests.authority.record,
+    );
+
+    const compare = async () => {
+      const authority = (
+        await db.query<Customer>(`SELECT id, name, address, version FROM "${schemas.profile}".customers`)
+      ).rows;
+      const billing = (
+        await db.query<Customer>(
+          `SELECT customer_id AS id, name, address, version FROM "${schemas.billing}".billing_accounts`,
         )
       ).rows;
-    return {
-      billing: compareCopies(authority, billing, ['name', 'address', 'version']),
-      policy: compareCopies(authority, await insured(schemas.policy), ['address', 'version']),
-      claims: compareCopies(authority, await insured(schemas.claims), ['address', 'version']),
-      communications: compareCopies(authority, comms, ['name', 'address', 'version']),
+      const comms = (
+        await commsDb.query<Customer>(
+          `SELECT customer_id AS id, name, address, version FROM "${commsSchema}".contacts`,
+        )
+      ).rows;
+      const insured = async (schema: string) =>
+        (
+          await db.query<Pick<Customer, 'id' | 'address' | 'version'>>(
+            `SELECT customer_id AS id, address, version FROM "${schema}".insured_parties`,
+          )
+        ).rows;
+      return {
+        billing: compareCopies(authority, billing, ['name', 'address', 'version']),
+        policy: compareCopies(authority, await insured(schemas.policy), ['address', 'version']),
+        claims: compareCopies(authority, await insured(schemas.claims), ['address', 'version']),
+        communications: compareCopies(authority, comms, ['name', 'address', 'version']),
+      };
     };
-  };
-  const allMatch = (r: Awaited<ReturnType<typeof compare>>) =>
-    Object.values(r).every((c) => c.matching === c.total && c.differences.length === 0);
+    const allMatch = (r: Awaited<ReturnType<typeof compare>>) =>
+      Object.values(r).every((c) => c.matching === c.total && c.differences.length === 0);
 
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  let result = await compare();
-  const waitForCopies = async () => {
-    while (!allMatch(result) && Date.now() < deadline) {
-      const matching = Object.values(result).reduce((n, c) => n + c.matching, 0);
-      progress('waiting for consumers', matching, 4 * result.billing.total);
-      await sleep(100);
-      result = await compare();
-    }
-  };
-  await waitForCopies();
-  const told = await runStory({
-    db,
-    schemas,
-    producer,
-    topology,
-    consumers,
-    deadline,
-    recordState: digests.authority.record,
-    ...(options.onStory ? { onStep: options.onStory } : {}),
-  });
-  result = await compare();
-  await waitForCopies();
-
-  // A drifted replica: Billing's table loses an account and another is edited behind the
-  // runtime's back. The convergence check sees it; reconciliation finds and repairs it.
-  progress('drifting and reconciling billing', 0, 1);
-  const drift = await injectBillingDrift(db, schemas.billing, storyCustomer);
-  const drifted = await compare();
-  const reconciliation = {
-    ...(await reconcileBilling({
+    const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    let result = await compare();
+    const waitForCopies = async () => {
+      while (!allMatch(result) && Date.now() < deadline) {
+        const matching = Object.values(result).reduce((n, c) => n + c.matching, 0);
+        progress('waiting for consumers', matching, 4 * result.billing.total);
+        await sleep(100);
+        result = await compare();
+      }
+    };
+    await waitForCopies();
+    const told = await runStory({
       db,
       schemas,
+      producer,
       topology,
-      digests,
-      consumer: consumers.billing,
-      pullClient: billingPullClient,
-      drift,
-    })),
-    detectedByCheck: drifted.billing.total - drifted.billing.matching,
-  };
-  const reconciledStep = await tellStoryStep(
-    { db, schemas, topology, ...(options.onStory ? { onStep: options.onStory } : {}) },
-    'Reconciliation compares Billing with the authority, repairs the accounts that drifted, and confirms the rest',
-  );
-  progress('drifting and reconciling billing', 1, 1);
-  result = await compare();
-  await waitForCopies();
-  const legacy = options.legacy
-    ? await runLegacy({
-        db,
-        connectionString: options.legacy.connectionString,
-        deadline: Date.now() + (options.timeoutMs ?? 60_000),
-        onProgress: progress,
-      })
-    : undefined;
+      consumers,
+      deadline,
+      recordState: digests.authority.record,
+      ...(options.onStory ? { onStep: options.onStory } : {}),
+    });
+    result = await compare();
+    await waitForCopies();
 
-  const events = Number(
-    (await db.query<{ n: number }>(`SELECT count(*) AS n FROM "${schemas.profile}".outbox`)).rows[0]!.n,
-  );
-  const context = (
-    strategy: ContextReport['strategy'],
-    tally: OutcomeTally,
-    comparison: Comparison,
-  ): ContextReport => ({
-    strategy,
-    applied: tally.applied,
-    duplicatesSkipped: tally.duplicates,
-    heldForOrder: tally.held,
-    rejected: tally.rejected,
-    maxLagMs: Math.max(0, ...tally.lags),
-    p50LagMs: percentile(tally.lags, 50),
-    p99LagMs: percentile(tally.lags, 99),
-    matching: comparison.matching,
-    total: comparison.total,
-    converged: comparison.matching === comparison.total && comparison.differences.length === 0,
-    differences: comparison.differences,
-  });
-  const reports = {
-    [contexts.billing]: context('push-state', billingTally, result.billing),
-    [contexts.policy]: context('push-domain', policyTally, result.policy),
-    [contexts.claims]: context('push-domain', claimsTally, result.claims),
-    [contexts.communications]: context('notify-fetch', commsTally, result.communications),
-  };
-  const busiest = (
-    await db.query<Customer & { billing_version: number }>(
-      `SELECT c.id, c.address, c.version, b.version AS billing_version
+    // A drifted replica: Billing's table loses an account and another is edited behind the
+    // runtime's back. The convergence check sees it; reconciliation finds and repairs it.
+    progress('drifting and reconciling billing', 0, 1);
+    const drift = await injectBillingDrift(db, schemas.billing, storyCustomer);
+    const drifted = await compare();
+    const reconciliation = {
+      ...(await reconcileBilling({
+        db,
+        schemas,
+        topology,
+        digests,
+        consumer: consumers.billing,
+        pullClient: billingPullClient,
+        drift,
+      })),
+      detectedByCheck: drifted.billing.total - drifted.billing.matching,
+    };
+    const reconciledStep = await tellStoryStep(
+      { db, schemas, topology, ...(options.onStory ? { onStep: options.onStory } : {}) },
+      'Reconciliation compares Billing with the authority, repairs the accounts that drifted, and confirms the rest',
+    );
+    progress('drifting and reconciling billing', 1, 1);
+    result = await compare();
+    await waitForCopies();
+    const legacy = options.legacy
+      ? await runLegacy({
+          db,
+          connectionString: options.legacy.connectionString,
+          deadline: Date.now() + (options.timeoutMs ?? 60_000),
+          onProgress: progress,
+        })
+      : undefined;
+
+    const events = Number(
+      (await db.query<{ n: number }>(`SELECT count(*) AS n FROM "${schemas.profile}".outbox`)).rows[0]!.n,
+    );
+    const context = (
+      strategy: ContextReport['strategy'],
+      tally: OutcomeTally,
+      comparison: Comparison,
+    ): ContextReport => ({
+      strategy,
+      applied: tally.applied,
+      duplicatesSkipped: tally.duplicates,
+      heldForOrder: tally.held,
+      rejected: tally.rejected,
+      maxLagMs: Math.max(0, ...tally.lags),
+      p50LagMs: percentile(tally.lags, 50),
+      p99LagMs: percentile(tally.lags, 99),
+      matching: comparison.matching,
+      total: comparison.total,
+      converged: comparison.matching === comparison.total && comparison.differences.length === 0,
+      differences: comparison.differences,
+    });
+    const reports = {
+      [contexts.billing]: context('push-state', billingTally, result.billing),
+      [contexts.policy]: context('push-domain', policyTally, result.policy),
+      [contexts.claims]: context('push-domain', claimsTally, result.claims),
+      [contexts.communications]: context('notify-fetch', commsTally, result.communications),
+    };
+    const busiest = (
+      await db.query<Customer & { billing_version: number }>(
+        `SELECT c.id, c.address, c.version, b.version AS billing_version
        FROM "${schemas.profile}".customers c
        LEFT JOIN "${schemas.billing}".billing_accounts b ON b.customer_id = c.id
        ORDER BY c.version DESC, c.id LIMIT 1`,
-    )
-  ).rows[0];
-  const fetched = busiest
-    ? (
-        await commsDb.query<{ version: number }>(
-          `SELECT version FROM "${commsSchema}".contacts WHERE customer_id = $1`,
-          [busiest.id],
-        )
-      ).rows[0]
-    : undefined;
-  const report: DemoReport = {
-    mode: options.mode ?? 'embedded',
-    backbone: log.name,
-    customers: size.customers,
-    changes,
-    events,
-    faults: { ...backbone.faults },
-    contexts: reports,
-    converged: Object.values(reports).every((r) => r.converged) && (legacy?.converged ?? true),
-    durationMs: Date.now() - started,
-    story: [...told.steps, reconciledStep.step],
-    readiness: reconciledStep.readiness,
-    reconciliation,
-    ...(legacy ? { legacy } : {}),
-    ...(busiest
-      ? {
-          example: {
-            customer: busiest.id,
-            address: busiest.address,
-            version: Number(busiest.version),
-            billingVersion: Number(busiest.billing_version ?? 0),
-            communicationsVersion: Number(fetched?.version ?? 0),
-          },
-        }
-      : {}),
-  };
-  // The estate is still running: `serve` keeps it so (dashboard, operator actions) until it returns.
-  if (options.serve) {
-    await options.serve(report, {
-      relay,
-      communicationsRelay: { relay: commsRelay, db: commsDb, schema: commsSchema },
-      consumers: Object.values(consumers),
-    });
+      )
+    ).rows[0];
+    const fetched = busiest
+      ? (
+          await commsDb.query<{ version: number }>(
+            `SELECT version FROM "${commsSchema}".contacts WHERE customer_id = $1`,
+            [busiest.id],
+          )
+        ).rows[0]
+      : undefined;
+    const report: DemoReport = {
+      mode: options.mode ?? 'embedded',
+      backbone: log.name,
+      customers: size.customers,
+      changes,
+      events,
+      faults: { ...backbone.faults },
+      contexts: reports,
+      converged: Object.values(reports).every((r) => r.converged) && (legacy?.converged ?? true),
+      durationMs: Date.now() - started,
+      story: [...told.steps, reconciledStep.step],
+      readiness: reconciledStep.readiness,
+      reconciliation,
+      ...(legacy ? { legacy } : {}),
+      ...(busiest
+        ? {
+            example: {
+              customer: busiest.id,
+              address: busiest.address,
+              version: Number(busiest.version),
+              billingVersion: Number(busiest.billing_version ?? 0),
+              communicationsVersion: Number(fetched?.version ?? 0),
+            },
+          }
+        : {}),
+    };
+    // The estate is still running: `serve` keeps it so (dashboard, operator actions) until it returns.
+    if (options.serve) {
+      await options.serve(report, {
+        relay,
+        communicationsRelay: { relay: commsRelay, db: commsDb, schema: commsSchema },
+        consumers: Object.values(consumers),
+      });
+    }
+    return report;
+  } finally {
+    for (const stop of teardown.reverse()) {
+      try {
+        await stop();
+      } catch {
+        // Shutting down after a failure: the failure is what the caller needs to hear about.
+      }
+    }
   }
-  for (const c of Object.values(consumers)) await c.stop();
-  await collector.stop();
-  await commsRelay.stop();
-  await commsLog.close();
-  pullClient.close();
-  billingPullClient.close();
-  await readApi.close();
-  await relay.stop();
-  await log.close();
-  if (commsDb !== db) await commsDb.close();
-  return report;
 }
