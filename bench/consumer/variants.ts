@@ -70,15 +70,18 @@ export const handWritten: ApplyVariant = {
 };
 
 /** Tidemark's consumer over the same log: inbox, version rules, ledger stages, one group of its own. */
-export function tidemarkConsumer(batchApply: boolean): ApplyVariant {
+export function tidemarkConsumer(batchApply: boolean, ledger = true): ApplyVariant {
   return {
-    key: batchApply ? 'tidemark-batch' : 'tidemark-per-event',
-    label: batchApply ? 'Tidemark consumer (batch apply)' : 'Tidemark consumer (one transaction per event)',
+    key: `${batchApply ? 'tidemark-batch' : 'tidemark-per-event'}${ledger ? '' : '-no-ledger'}`,
+    label: `${batchApply ? 'Tidemark consumer (batch apply)' : 'Tidemark consumer (one transaction per event)'}${
+      ledger ? '' : ', ledger: false'
+    }`,
     async run({ db, schema, table, events, partitions, batchSize, concurrency }) {
       const seen = new Set<string>();
       let lastChange = performance.now();
       const consumer = createConsumer({
-        name: `bench-${batchApply ? 'batch' : 'single'}`,
+        name: `bench-${batchApply ? 'batch' : 'single'}${ledger ? '' : '-noledger'}`,
+        ...(ledger ? {} : { ledger: false as const }),
         db,
         backbone: await createPostgresLog({ db, schema, partitions }),
         schema,
