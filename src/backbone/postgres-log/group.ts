@@ -104,6 +104,9 @@ export async function joinGroup(args: JoinArgs): Promise<Subscription> {
         if (!committed) continue; // database hiccup: the batch is redelivered, the inbox absorbs it
         if (committed.rowCount === 0) break; // lease lost: another member owns this partition now
         offset = last;
+        // A short page means the partition was read to its end: what is appended later notifies,
+        // and a notification that came while this batch ran is kept by the level-triggered wake-up.
+        if (rows.length < batchSize) await wakeup.wait(timing.pollMs);
       }
     })();
     return {
