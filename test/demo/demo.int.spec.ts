@@ -4,7 +4,7 @@ import type { Db } from '../../src/store/db.js';
 import { runDemo } from '../../src/demo/run.js';
 import { formatDemoReport } from '../../src/demo/report.js';
 
-describe('insurer demo, embedded', () => {
+describe('insurer demo, embedded', { timeout: 180_000 }, () => {
   let db: Db;
   beforeAll(async () => {
     db = await openPGlite();
