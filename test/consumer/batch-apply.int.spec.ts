@@ -4,26 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { databaseKinds } from '../support/both-databases.js';
 import type { TestDb } from '../support/services.js';
 import { createConsumer, type Consumer, type Outcome } from '../../src/consumer/index.js';
-import { createEnvelope, type Envelope, type EventKind } from '../../src/envelope/index.js';
+import type { Envelope, EventKind } from '../../src/envelope/index.js';
+import { history } from '../support/histories.js';
 import type { Backbone, BackboneMessage } from '../../src/backbone/index.js';
 import { TidemarkError } from '../../src/errors.js';
 
 /** Batches are handed over directly, as a backbone would; the backbone itself is never used. */
 const unusedBackbone = {} as Backbone;
-
-function history(entityId: string, kind: EventKind, versions: number): Envelope[] {
-  return Array.from({ length: versions }, (_, i) =>
-    createEnvelope({
-      kind,
-      type: kind === 'domain' ? 'Changed' : undefined,
-      authority: 'profile',
-      entityType: 'customer',
-      entityId,
-      entityVersion: i + 1,
-      data: { value: `${entityId}@${i + 1}` },
-    }),
-  );
-}
 
 const asMessages = (events: readonly Envelope[]): BackboneMessage[] =>
   events.map((envelope, i) => ({ envelope, partition: 0, offset: i + 1, deliveryAttempt: 1 }));

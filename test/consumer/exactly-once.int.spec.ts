@@ -3,25 +3,12 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { embeddedDb, postgresAvailable, serverDb, type TestDb } from '../support/services.js';
 import { createConsumer, type Consumer } from '../../src/consumer/index.js';
-import { createEnvelope, type Envelope, type EventKind } from '../../src/envelope/index.js';
+import type { EventKind } from '../../src/envelope/index.js';
+import { history } from '../support/histories.js';
 import type { Backbone } from '../../src/backbone/index.js';
 
 /** The consumer is driven through `handle`; the backbone is never used in these tests. */
 const unusedBackbone = {} as Backbone;
-
-function history(entityId: string, kind: EventKind, versions: number): Envelope[] {
-  return Array.from({ length: versions }, (_, i) =>
-    createEnvelope({
-      kind,
-      type: kind === 'domain' ? 'Changed' : undefined,
-      authority: 'profile',
-      entityType: 'customer',
-      entityId,
-      entityVersion: i + 1,
-      data: { value: `${entityId}@${i + 1}` },
-    }),
-  );
-}
 
 function recordingConsumer(t: TestDb, name: string, db = t.db): Consumer {
   const s = `"${t.schema}"`;
