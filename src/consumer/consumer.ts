@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import type { BackboneMessage, Subscription } from '../backbone/backbone.js';
 import { contentDigest } from '../envelope/canonical.js';
+import { replaceUnstorable, storableJson } from '../envelope/storable.js';
 import type { Envelope } from '../envelope/types.js';
 import { parseEnvelope } from '../envelope/validate.js';
 import { TidemarkError, isTidemarkError } from '../errors.js';
@@ -133,7 +134,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   /** Stores the event as the head of its key's dead-letter queue; later events of the key park behind it. */
   async function deadLetter(raw: unknown, error: unknown, attempts: number): Promise<Outcome> {
     const record = (raw !== null && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-    const text = (v: unknown) => (typeof v === 'string' ? v : null);
+    // Whatever arrived must be storable, or the dead letter itself would fail and the batch loop.
+    const text = (v: unknown) => (typeof v === 'string' ? replaceUnstorable(v) : null);
     const code = isTidemarkError(error) ? error.code : 'TM_HANDLER_FAILED';
     const reason = error instanceof Error ? error.message : String(error);
     const stack = error instanceof Error ? (error.stack ?? null) : null;
@@ -150,7 +152,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           ? record.entityversion
           : null,
         text(record.partitionkey),
-        JSON.stringify(raw ?? null),
+        storableJson(raw ?? null),
         contentDigest(raw ?? null),
         code,
         reason,

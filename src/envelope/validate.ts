@@ -1,4 +1,5 @@
 import { TidemarkError } from '../errors.js';
+import { findUnstorableText } from './storable.js';
 import { eventKinds, type Envelope } from './types.js';
 
 /** One reason an envelope is invalid: which attribute, what was expected, what was found. */
@@ -150,6 +151,16 @@ export function validateEnvelope(value: unknown): EnvelopeIssue[] {
   }
   if (record.eventkind === 'tombstone' && record.data !== undefined && record.data !== null) {
     issues.push({ attribute: 'data', expected: 'no data on a tombstone', actual: describe(record.data) });
+  }
+  for (const [name, member] of Object.entries(record)) {
+    const unstorable = findUnstorableText(member, name);
+    if (unstorable) {
+      issues.push({
+        attribute: unstorable.path,
+        expected: 'text PostgreSQL can store (no U+0000, no lone UTF-16 surrogate)',
+        actual: unstorable.problem,
+      });
+    }
   }
   for (const name of Object.keys(record)) {
     // An undefined member is an absent one, as in JSON.stringify (the SDK's toJSON() has several).
