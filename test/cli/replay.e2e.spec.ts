@@ -140,6 +140,59 @@ describe.runIf(available)('tidemark replay (server PostgreSQL, a running consume
     );
   });
 
+  it('takes --from and --to as a position or a time, as the operator has it at hand', async () => {
+    const byPosition = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--from',
+      '25',
+      '--to',
+      '27',
+      '--reason',
+      'three events',
+      '--json',
+    );
+    expect(byPosition.code).toBe(0);
+    expect(JSON.parse(byPosition.stdout)).toMatchObject({ status: 'done', result: { delivered: 3 } });
+    const byTime = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--from',
+      '2000-01-01T00:00:00Z',
+      '--reason',
+      'everything',
+      '--json',
+    );
+    expect(byTime.code).toBe(0);
+    expect(JSON.parse(byTime.stdout)).toMatchObject({ status: 'done', result: { delivered: 30 } });
+    const neither = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--from',
+      'last tuesday',
+      '--reason',
+      'x y z',
+    );
+    expect(neither.stderr).toMatch(
+      /--from needs a log position \(a whole number, e.g. 1200\) or a time such as 2026-11-26T09:00:00Z \(got "last tuesday"\)/,
+    );
+    const twice = await tidemark(
+      'replay',
+      '--consumer',
+      'billing',
+      '--from',
+      '3',
+      '--from-position',
+      '4',
+      '--reason',
+      'x y z',
+    );
+    expect(twice.stderr).toMatch(/give --from or --from-position\/--from-time, not both/);
+  });
+
   it('names malformed options and the fix', async () => {
     const badTime = await tidemark(
       'replay',

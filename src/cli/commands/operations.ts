@@ -9,6 +9,8 @@ import { progressBar } from '../progress.js';
 import { currentUser } from '../user.js';
 
 interface ReplayOptions extends SubmitOptions {
+  from?: PositionOrTime;
+  to?: PositionOrTime;
   fromPosition?: number;
   fromTime?: Date;
   toPosition?: number;
@@ -26,6 +28,43 @@ function time(option: string) {
     }
     return parsed;
   };
+}
+
+type PositionOrTime = { readonly position: number } | { readonly time: Date };
+
+/** `--from 1200` is a log position, `--from 2026-11-26T09:00:00Z` a time. */
+function positionOrTime(option: string) {
+  const asPosition = positiveInteger(option);
+  const asTime = time(option);
+  return (value: string): PositionOrTime => {
+    if (/^\d+$/.test(value.trim())) return { position: asPosition(value.trim()) };
+    try {
+      return { time: asTime(value) };
+    } catch {
+      throw new InvalidArgumentError(
+        `${option} needs a log position (a whole number, e.g. 1200) or a time such as 2026-11-26T09:00:00Z (got "${value}")`,
+      );
+    }
+  };
+}
+
+/** Folds `--from`/`--to` into the explicit options, refusing a bound given twice. */
+function resolveBounds(opts: ReplayOptions): void {
+  for (const [short, position, timeOption] of [
+    ['from', 'fromPosition', 'fromTime'],
+    ['to', 'toPosition', 'toTime'],
+  ] as const) {
+    const bound = opts[short];
+    if (bound === undefined) continue;
+    if (opts[position] !== undefined || opts[timeOption] !== undefined) {
+      throw new TidemarkError(
+        'TM_INVALID_ARGUMENT',
+        `give --${short} or --${short}-position/--${short}-time, not both`,
+      );
+    }
+    if ('position' in bound) opts[position] = bound.position;
+    else opts[timeOption] = bound.time;
+  }
 }
 
 function summary(request: OperationRequest): string {
@@ -151,6 +190,12 @@ export function registerOperations(program: Command): void {
     .requiredOption('--consumer <name>', 'the consumer to replay into')
     .option('--db <address>', "the consumer's database: postgres://… or pglite:<dir> (default: $TIDEMARK_DB)")
     .option('--schema <name>', 'Tidemark schema (default: $TIDEMARK_SCHEMA or tidemark)')
+    .option(
+      '--from <position|time>',
+      'where to start: a log position (1200) or a time (2026-11-26T09:00:00Z)',
+      positionOrTime('--from'),
+    )
+    .option('--to <position|time>', 'where to stop: a log position or a time', positionOrTime('--to'))
     .option('--from-position <n>', 'first log position to deliver', positiveInteger('--from-position'))
     .option(
       '--from-time <time>',
@@ -183,6 +228,7 @@ export function registerOperations(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (opts: ReplayOptions) => {
+      resolveBounds(opts);
       if (opts.fromPosition !== undefined && opts.fromTime !== undefined) {
         throw new TidemarkError('TM_INVALID_ARGUMENT', 'give --from-position or --from-time, not both');
       }
