@@ -5,3 +5,5 @@ export { diagnoseHorizon, explainHorizon } from './horizon.js';
 export type { HorizonDiagnosis, HorizonHolder } from './horizon.js';
 export { createAudienceBackbone, minimizedAttribute } from './audiences.js';
 export type { AudienceBackbone, AudienceOptions } from './audiences.js';
+export { pruneOutbox } from './prune-outbox.js';
+export type { PruneOutboxOptions, PruneOutboxResult } from './prune-outbox.js';
