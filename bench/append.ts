@@ -13,6 +13,7 @@ import { progress } from './lib/log.js';
 import type { BenchReport, TableSection } from './lib/report.js';
 import { round } from './lib/stats.js';
 import type { Target } from './lib/targets.js';
+import { createBusinessTables, depositData, runClosedLoop } from './lib/business.js';
 
 const ACCOUNTS = 10_000;
 
@@ -45,20 +46,11 @@ async function runOn(target: Target, quick: boolean): Promise<AppendFigures> {
   const db = await target.connect(clients, 'append-bench');
   try {
     const s = `"${schema}"`;
-    await db.query(`CREATE TABLE ${s}.bench_account (id integer PRIMARY KEY, balance bigint NOT NULL,
-        version bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())`);
-    await db.query(`INSERT INTO ${s}.bench_account (id, balance) SELECT g, 0 FROM generate_series(1, $1) g`, [
-      ACCOUNTS,
-    ]);
-    await db.query(`CREATE TABLE ${s}.bench_outbox (
-        id bigserial PRIMARY KEY, aggregate_type text NOT NULL, aggregate_id text NOT NULL,
-        event_type text NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
-    await db.query(`VACUUM ANALYZE ${s}.bench_account`);
+    const business = await createBusinessTables(db, s, ACCOUNTS);
     await registerAuthority(db, { entityType: 'account', context: 'ledger' }, schema);
     const producer = createProducer({ context: 'ledger', schema });
     const quiet = appendStatements(s, outboxChannel(schema), false);
     const notifying = appendStatements(s, outboxChannel(schema), true);
-    const data = (id: number) => ({ accountId: id, delta: 1, reason: 'benchmark deposit', currency: 'EUR' });
     // Tidemark's stored envelope for the account, built once: the steps below price the database
     // work; the last step adds the JavaScript that builds and checks an envelope per append.
     const { entityversion: _v, ...template } = createEnvelope({
@@ -67,21 +59,16 @@ async function runOn(target: Target, quick: boolean): Promise<AppendFigures> {
       entityType: 'account',
       entityId: '1',
       entityVersion: 1,
-      data: data(1),
+      data: depositData(1),
     });
     const stored = (id: number) => {
       const eventId = randomUUID();
       return {
         eventId,
-        json: JSON.stringify({ ...template, id: eventId, entityid: String(id), data: data(id) }),
+        json: JSON.stringify({ ...template, id: eventId, entityid: String(id), data: depositData(id) }),
       };
     };
-    const update = (tx: Sql, id: number) =>
-      tx.query(
-        `UPDATE ${s}.bench_account SET balance = balance + 1, version = version + 1, updated_at = now()
-         WHERE id = $1 RETURNING version`,
-        [id],
-      );
+    const update = business.update;
     let callerVersion = 0;
     const steps: Step[] = [
       { key: 'bare', label: 'bare UPDATE', run: update },
@@ -90,11 +77,7 @@ async function runOn(target: Target, quick: boolean): Promise<AppendFigures> {
         label: '+ hand-written outbox INSERT (~200 B row, 1 index)',
         async run(tx, id) {
           await update(tx, id);
-          await tx.query(
-            `INSERT INTO ${s}.bench_outbox (aggregate_type, aggregate_id, event_type, payload)
-             VALUES ('account', $1, 'account.deposited', $2::jsonb)`,
-            [String(id), JSON.stringify(data(id))],
-          );
+          await business.handWrittenInsert(tx, id);
         },
       },
       {
@@ -135,24 +118,17 @@ async function runOn(target: Target, quick: boolean): Promise<AppendFigures> {
         label: '= producer.append (+ envelope built and checked in JS)',
         async run(tx, id) {
           await update(tx, id);
-          await producer.append(tx, { type: 'account', id: String(id) }, { kind: 'state', data: data(id) });
+          await producer.append(
+            tx,
+            { type: 'account', id: String(id) },
+            { kind: 'state', data: depositData(id) },
+          );
         },
       },
     ];
-    const runStep = async (step: Step, seconds: number) => {
-      const end = performance.now() + seconds * 1000;
-      const started = performance.now();
-      let count = 0;
-      const client = async () => {
-        while (performance.now() < end) {
-          const id = 1 + Math.floor(Math.random() * ACCOUNTS);
-          await db.transaction((tx) => step.run(tx, id));
-          count++;
-        }
-      };
-      await Promise.all(Array.from({ length: clients }, client));
-      return { count, ms: performance.now() - started };
-    };
+    const randomAccount = () => 1 + Math.floor(Math.random() * ACCOUNTS);
+    const runStep = (step: Step, seconds: number) =>
+      runClosedLoop(db, clients, seconds, randomAccount, step.run);
     for (const step of steps) await runStep(step, quick ? 0.2 : 1);
     const totals = new Map(steps.map((st) => [st.key, { count: 0, ms: 0 }]));
     for (let pass = 0; pass < rounds; pass++) {

@@ -3,6 +3,7 @@ import { createProducer, registerAuthority } from '../../src/producer/index.js';
 import type { Target } from '../lib/targets.js';
 import { progress } from '../lib/log.js';
 import { round } from '../lib/stats.js';
+import { createBusinessTables, depositData, runClosedLoop } from '../lib/business.js';
 import type { RelaySettings } from './settings.js';
 
 type VariantName = 'bare' | 'handWritten' | 'tidemark' | 'tidemarkCallerVersioned';
@@ -44,49 +45,32 @@ export async function measureTransactions(
   const db = await target.connect(settings.clients, 'business');
   try {
     const s = `"${schema}"`;
-    await db.query(`CREATE TABLE ${s}.bench_account (id integer PRIMARY KEY, balance bigint NOT NULL,
-        version bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now())`);
-    await db.query(`INSERT INTO ${s}.bench_account (id, balance) SELECT g, 0 FROM generate_series(1, $1) g`, [
-      2 * ACCOUNTS,
-    ]);
-    // The hand-written floor: the smallest outbox anyone would write, one index, ~200-byte rows.
-    await db.query(`CREATE TABLE ${s}.bench_outbox (
-        id bigserial PRIMARY KEY, aggregate_type text NOT NULL, aggregate_id text NOT NULL,
-        event_type text NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
-    await db.query(`VACUUM ANALYZE ${s}.bench_account`);
+    // Caller-versioned appends own the second half of the rows (see Variant.firstId).
+    const business = await createBusinessTables(db, s, 2 * ACCOUNTS);
     await registerAuthority(db, { entityType: 'account', context: 'ledger' }, schema);
     // One versioning mode per entity type, as the producer asks.
     await registerAuthority(db, { entityType: 'versioned_account', context: 'ledger' }, schema);
     const producer = createProducer({ context: 'ledger', schema });
 
-    const update = async (tx: Sql, id: number) => {
-      const r = await tx.query<{ version: number }>(
-        `UPDATE ${s}.bench_account SET balance = balance + 1, version = version + 1, updated_at = now()
-         WHERE id = $1 RETURNING version`,
-        [id],
-      );
-      return Number(r.rows[0]?.version);
-    };
-    // The same business facts travel in every outbox; Tidemark adds its envelope around them.
-    const data = (id: number) => ({ accountId: id, delta: 1, reason: 'benchmark deposit', currency: 'EUR' });
+    const { update } = business;
     const variants: Record<VariantName, Variant> = {
       bare: { firstId: 1, run: update },
       handWritten: {
         firstId: 1,
         async run(tx, id) {
           await update(tx, id);
-          await tx.query(
-            `INSERT INTO ${s}.bench_outbox (aggregate_type, aggregate_id, event_type, payload)
-             VALUES ('account', $1, 'account.deposited', $2::jsonb)`,
-            [String(id), JSON.stringify(data(id))],
-          );
+          await business.handWrittenInsert(tx, id);
         },
       },
       tidemark: {
         firstId: 1,
         async run(tx, id) {
           await update(tx, id);
-          await producer.append(tx, { type: 'account', id: String(id) }, { kind: 'state', data: data(id) });
+          await producer.append(
+            tx,
+            { type: 'account', id: String(id) },
+            { kind: 'state', data: depositData(id) },
+          );
         },
       },
       tidemarkCallerVersioned: {
@@ -96,7 +80,7 @@ export async function measureTransactions(
           await producer.append(
             tx,
             { type: 'versioned_account', id: String(id) },
-            { kind: 'state', data: data(id) },
+            { kind: 'state', data: depositData(id) },
             { version },
           );
         },
@@ -104,21 +88,14 @@ export async function measureTransactions(
     };
     const names = Object.keys(variants) as VariantName[];
 
-    const run = async (variant: Variant, seconds: number) => {
-      const end = performance.now() + seconds * 1000;
-      const started = performance.now();
-      let count = 0;
-      const client = async () => {
-        while (performance.now() < end) {
-          const id = variant.firstId + Math.floor(Math.random() * ACCOUNTS);
-          await db.transaction((tx) => variant.run(tx, id));
-          count++;
-        }
-      };
-      await Promise.all(Array.from({ length: settings.clients }, client));
-      return { count, ms: performance.now() - started };
-    };
-
+    const run = (variant: Variant, seconds: number) =>
+      runClosedLoop(
+        db,
+        settings.clients,
+        seconds,
+        () => variant.firstId + Math.floor(Math.random() * ACCOUNTS),
+        variant.run,
+      );
     for (const name of names) await run(variants[name], settings.warmupSeconds);
     const totals = Object.fromEntries(names.map((n) => [n, { count: 0, ms: 0 }])) as Record<
       VariantName,
