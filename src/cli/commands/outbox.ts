@@ -1,19 +1,21 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { pruneOutbox } from '../../relay/prune-outbox.js';
+import { durationMs } from '../../topology/cron.js';
 import { connect } from '../connect.js';
 
-const units = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DAY = 86_400_000;
 
-/** `30m`, `12h`, `7d`: how far back rows are kept regardless. */
+/** `12h`, `7d` (topology durations) or `0m`: how far back rows are kept regardless. */
 function age(value: string): number {
-  const match = /^(\d+)([mhd])$/.exec(value.trim());
-  if (!match) {
+  const text = value.trim();
+  const ms = /^0[smhd]$/.test(text) ? 0 : durationMs(text);
+  if (ms === undefined) {
     throw new InvalidArgumentError(
       `--older-than needs a number and a unit, m (minutes), h (hours) or d (days), e.g. 7d (got "${value}")`,
     );
   }
-  return Number(match[1]) * units[match[2] as keyof typeof units];
+  return ms;
 }
 
 export function registerOutbox(program: Command): void {
@@ -29,12 +31,7 @@ export function registerOutbox(program: Command): void {
       "the authority's database: postgres://… or pglite:<dir> (default: $TIDEMARK_DB)",
     )
     .option('--schema <name>', 'Tidemark schema (default: $TIDEMARK_SCHEMA or tidemark)')
-    .option(
-      '--older-than <age>',
-      'only events older than this, e.g. 7d, 12h, 30m (default 7d)',
-      age,
-      7 * units.d,
-    )
+    .option('--older-than <age>', 'only events older than this, e.g. 7d, 12h, 30m (default 7d)', age, 7 * DAY)
     .option('--dry-run', 'count what would be deleted, delete nothing')
     .option('--json', 'print JSON')
     .action(
