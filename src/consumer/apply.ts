@@ -33,11 +33,6 @@ export type ApplyResult = (
   readonly stages: readonly StageRecord[];
 };
 
-/**
- * The one local transaction per event: entity lock, inbox check, parking check, apply rule,
- * handler, applied version, and the release of held successors. Everything it records
- * commits or rolls back with the handler's own writes.
- */
 /** The lock key every apply of `consumer` shares and a rebuild's swap takes exclusively. */
 export const consumerLockKey = (consumer: string): string => `tidemark.consumer:${consumer}`;
 
@@ -109,6 +104,11 @@ export function createHandlerRunner(setup: ApplierSetup) {
   };
 }
 
+/**
+ * The one local transaction per event: entity lock, inbox check, parking check, apply rule,
+ * handler, applied version, and the release of held successors. Everything it records
+ * commits or rolls back with the handler's own writes.
+ */
 export function createApplier(setup: ApplierSetup) {
   const { name, s, lockKey } = setup;
   const sql = consumerStatements(s);
