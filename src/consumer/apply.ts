@@ -68,6 +68,17 @@ function settledMeanwhile(deadLetterId: number): TidemarkError {
   );
 }
 
+/** An event id received before with other content: never applied, never silently skipped. */
+export function inboxIdConflict(consumer: string, envelope: Envelope): TidemarkError {
+  const { authority, id } = envelope;
+  return new TidemarkError(
+    'TM_INBOX_ID_CONFLICT',
+    `event id ${id} from '${authority}' was already received with different content; ` +
+      'the sender reused an id (or forged one): compare both versions before releasing it',
+    { context: { consumer, authority, eventId: id } },
+  );
+}
+
 /**
  * Runs the entity type's handler with the rule context (hold, defer, block, reject) and says
  * which stage the event reached. Recording the applied version is the caller's part: the
@@ -146,12 +157,7 @@ export function createApplier(setup: ApplierSetup) {
     };
     if (found?.digest) {
       if (found.digest !== digest) {
-        throw new TidemarkError(
-          'TM_INBOX_ID_CONFLICT',
-          `event id ${id} from '${authority}' was already received with different content; ` +
-            'the sender reused an id (or forged one): compare both versions before releasing it',
-          { context: { consumer: name, authority, eventId: id } },
-        );
+        throw inboxIdConflict(name, envelope);
       }
       await settle();
       return { kind: 'duplicate', stages: [] };

@@ -1,8 +1,13 @@
 import type { Envelope } from '../envelope/types.js';
-import { TidemarkError } from '../errors.js';
 import { stageOf } from '../ledger/sink.js';
 import type { Sql } from '../store/db.js';
-import { createHandlerRunner, type ApplierSetup, type ApplyRequest, type ApplyResult } from './apply.js';
+import {
+  createHandlerRunner,
+  inboxIdConflict,
+  type ApplierSetup,
+  type ApplyRequest,
+  type ApplyResult,
+} from './apply.js';
 import { decide } from './apply-rules.js';
 import { consumerStatements } from './sql.js';
 
@@ -116,12 +121,7 @@ export function createBatchApplier(setup: ApplierSetup, applyOne: ApplyOne) {
       }
       if (knownDigest !== undefined && knownDigest !== null) {
         if (knownDigest !== digest) {
-          throw new TidemarkError(
-            'TM_INBOX_ID_CONFLICT',
-            `event id ${envelope.id} from '${envelope.authority}' was already received with different content; ` +
-              'the sender reused an id (or forged one): compare both versions before releasing it',
-            { context: { consumer: name, authority: envelope.authority, eventId: envelope.id } },
-          );
+          throw inboxIdConflict(name, envelope);
         }
         results.push({ kind: 'duplicate', stages: [] });
         continue;
