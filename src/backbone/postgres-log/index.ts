@@ -79,17 +79,15 @@ export async function createPostgresLog(options: PostgresLogOptions): Promise<Po
   const subscriptions = new Set<Subscription>();
 
   async function append(tx: Sql, batch: readonly Envelope[]): Promise<void> {
+    const touched = batch.map((e) => partitionOf(e.partitionkey, partitions));
     await tx.query(sql.lock, [sql.lockKey]);
     await tx.query(sql.append, [
-      batch.map((e) => partitionOf(e.partitionkey, partitions)),
+      touched,
       batch.map((e) => e.id),
       batch.map((e) => e.partitionkey),
       batch.map((e) => JSON.stringify(e)),
     ]);
-    await tx.query(sql.notify, [
-      channel,
-      partitionsPayload(batch.map((e) => partitionOf(e.partitionkey, partitions))),
-    ]);
+    await tx.query(sql.notify, [channel, partitionsPayload(touched)]);
   }
 
   return {
