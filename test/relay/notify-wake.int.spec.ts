@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { embeddedDb, type TestDb } from '../support/services.js';
+import { customerRowsInLog } from '../support/log-rows.js';
 import { createProducer, registerAuthority } from '../../src/producer/index.js';
 import { createRelay } from '../../src/relay/index.js';
 import { createPostgresLog } from '../../src/backbone/index.js';
@@ -17,15 +18,7 @@ describe('an idle relay is woken by the append’s notification (PGlite)', () =>
   });
   afterEach(() => t.cleanup());
 
-  const inLog = async (id: string) =>
-    Number(
-      (
-        await t.db.query<{ n: number }>(
-          `SELECT count(*) AS n FROM "${t.schema}".log WHERE partition_key = $1`,
-          [`customer/${id}`],
-        )
-      ).rows[0]!.n,
-    );
+  const inLog = (id: string) => customerRowsInLog(t, id);
 
   it('relays a notifying append long before the next poll, while a silent one waits in the outbox', async () => {
     const backbone = await createPostgresLog({ db: t.db, schema: t.schema, partitions: 2 });

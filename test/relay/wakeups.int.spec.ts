@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { databaseKinds } from '../support/both-databases.js';
 import type { TestDb } from '../support/services.js';
+import { customerRowsInLog } from '../support/log-rows.js';
 import { createProducer, registerAuthority, type ProducerOptions } from '../../src/producer/index.js';
 import { outboxChannel } from '../../src/producer/channel.js';
 import { createRelay } from '../../src/relay/index.js';
@@ -61,15 +62,7 @@ describe.each(kinds)('how appends wake the relay on $name', (kind) => {
   });
 
   describe('hot polling after a batch that moved rows', () => {
-    const inLog = async (id: string) =>
-      Number(
-        (
-          await t.db.query<{ n: number }>(
-            `SELECT count(*) AS n FROM "${t.schema}".log WHERE partition_key = $1`,
-            [`customer/${id}`],
-          )
-        ).rows[0]!.n,
-      );
+    const inLog = (id: string) => customerRowsInLog(t, id);
     /** Waits until the row is below every running transaction, so the relay can see it at once. */
     const visible = (id: string) =>
       expect
